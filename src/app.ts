@@ -1,0 +1,71 @@
+import path from 'node:path';
+import express, { json } from 'express';
+import type { Express } from 'express';
+import { authRoutes } from './auth/routes';
+import { requireUser } from './auth/require-user';
+import { requireJsonBody, sameOriginGuard } from './auth/same-origin';
+import { sessionMiddleware, sessionTimeouts } from './auth/sessions';
+import { chatHandler } from './chat/route';
+import { usageHandler } from './chat/usage-route';
+import type { Config } from './config';
+import { errorHandler, notFound } from './http/errors';
+import { healthRoutes } from './http/health';
+import { pseudonymFor, requestLog } from './http/request-log';
+import { securityHeaders } from './http/security-headers';
+import type { Logger } from './infra/logger';
+import { rateLimit } from './limits/rate-limit-middleware';
+import type { PerfClient } from './perf/client';
+import type { Stores } from './stores';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  stores: Stores;
+  perf: PerfClient;
+  /** True when the backing services answer; /readyz reports it. */
+  ready: () => Promise<boolean>;
+  shuttingDown?: () => boolean;
+  now?: () => number;
+  publicDir?: string;
+}
+
+/** Builds the app from its dependencies; does no I/O of its own. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, stores, perf } = deps;
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  // A hop count, never `true`: only the proxies we know of may set X-Forwarded-For/-Proto.
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestLog(logger, pseudonymFor(config.sessionSecrets[0] ?? '')));
+  app.use(securityHeaders(config.production));
+  app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown ?? (() => false) }));
+  app.use(express.static(deps.publicDir ?? path.join(__dirname, '..', 'public'), { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
+
+  const sessions = [sessionMiddleware(config, stores.sessions), sessionTimeouts(config, now)];
+  const guard = sameOriginGuard({ allowedOrigins: config.allowedOrigins });
+  const noStore: express.RequestHandler = (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+
+  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, logger, now }));
+
+  const api = express.Router();
+  api.post(
+    '/chat',
+    requireUser,
+    rateLimit(stores.rateLimit),
+    // Checked after the limit so that 413 and 415 answers carry the rate-limit headers too.
+    requireJsonBody,
+    json({ limit: '1mb', strict: true, type: () => true }),
+    chatHandler({ config, perf, ledger: stores.ledger, logger }),
+  );
+  api.get('/usage', requireUser, usageHandler({ limiter: stores.rateLimit, ledger: stores.ledger }));
+  app.use('/api', noStore, guard, ...sessions, api);
+
+  app.use(['/api', '/auth'], notFound);
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,91 @@
+import { Router, json } from 'express';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import type { Config } from '../config';
+import { HttpError } from '../http/errors';
+import type { Logger } from '../infra/logger';
+import { verifyPassword } from './passwords';
+import { requireUser } from './require-user';
+import { sessionCookieName } from './sessions';
+import type { UserStore } from './user-store';
+import { normalizeUsername } from './user-store';
+
+export interface AuthDeps {
+  config: Config;
+  users: UserStore;
+  /** Counts sign-in attempts per username + IP; a success clears the count. */
+  loginThrottle: RateLimiterAbstract;
+  logger: Logger;
+  now: () => number;
+  onFailedLogin?: () => void;
+}
+
+const credentials = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().min(1).max(1024),
+});
+
+function regenerate(req: Express.Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err as Error) : resolve())));
+}
+
+function save(req: Express.Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err: unknown) => (err ? reject(err as Error) : resolve())));
+}
+
+function destroy(req: Express.Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err as Error) : resolve())));
+}
+
+export function authRoutes(deps: AuthDeps): Router {
+  const { config, users, loginThrottle, now } = deps;
+  const router = Router();
+  const body = json({ limit: '8kb', strict: true });
+
+  router.post('/login', body, async function login(req, res) {
+    const parsed = credentials.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Send {"username": "...", "password": "..."}.');
+    const username = normalizeUsername(parsed.data.username);
+    const throttleKey = `${username}|${req.ip ?? 'unknown'}`;
+    // Consumed before checking, so that concurrent guesses cannot slip past the count.
+    try {
+      await loginThrottle.consume(throttleKey);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        throw new HttpError(429, 'too_many_attempts', 'Too many sign-in attempts; wait before trying again.', retryAfter);
+      }
+      throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
+    }
+    const user = await users.get(username);
+    if (!(await verifyPassword(parsed.data.password, user?.passwordHash)) || user === undefined) {
+      deps.onFailedLogin?.();
+      throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
+    }
+    await loginThrottle.delete(throttleKey);
+    // A new session id on every sign-in: an id planted before sign-in is worth nothing after it.
+    await regenerate(req);
+    const t = now();
+    req.session.user = { username: user.username };
+    req.session.createdAt = t;
+    req.session.lastSeenAt = t;
+    await save(req);
+    res.status(200).json({ user: { username: user.username } });
+  });
+
+  router.post('/logout', async function logout(req, res) {
+    if ((req as { session?: unknown }).session !== undefined && req.session.user !== undefined) await destroy(req);
+    res.clearCookie(sessionCookieName(config.production), { path: '/', httpOnly: true, secure: config.production, sameSite: 'strict' });
+    res.status(204).end();
+  });
+
+  router.get('/me', requireUser, function me(req, res) {
+    const createdAt = req.session.createdAt ?? now();
+    const lastSeenAt = req.session.lastSeenAt ?? now();
+    const expiresAt = Math.min(lastSeenAt + config.sessionIdleTimeoutSeconds * 1000, createdAt + config.sessionAbsoluteTimeoutSeconds * 1000);
+    res.json({ user: { username: req.session.user?.username }, session: { expires_at: new Date(expiresAt).toISOString() } });
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+import type { RedisClient } from '../infra/redis';
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+  createdAt: string;
+}
+
+/** Where accounts live: Redis in production, a Map in the embedded default. */
+export interface UserStore {
+  get(username: string): Promise<UserRecord | undefined>;
+  put(user: UserRecord): Promise<void>;
+  remove(username: string): Promise<boolean>;
+  list(): Promise<string[]>;
+}
+
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function normalizeUsername(raw: string): string {
+  return raw.trim().toLowerCase();
+}
+
+export class RedisUserStore implements UserStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+  ) {}
+
+  private key(username: string): string {
+    return `${this.prefix}user:${username}`;
+  }
+
+  async get(username: string): Promise<UserRecord | undefined> {
+    const raw = await this.redis.get(this.key(username));
+    return raw === null ? undefined : (JSON.parse(raw) as UserRecord);
+  }
+
+  async put(user: UserRecord): Promise<void> {
+    await this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec();
+  }
+
+  async remove(username: string): Promise<boolean> {
+    const [deleted] = await this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec();
+    return Number(deleted) > 0;
+  }
+
+  async list(): Promise<string[]> {
+    return (await this.redis.sMembers(`${this.prefix}users`)).sort();
+  }
+}
+
+export class MemoryUserStore implements UserStore {
+  private readonly users = new Map<string, UserRecord>();
+
+  get(username: string): Promise<UserRecord | undefined> {
+    return Promise.resolve(this.users.get(username));
+  }
+
+  put(user: UserRecord): Promise<void> {
+    this.users.set(user.username, { ...user });
+    return Promise.resolve();
+  }
+
+  remove(username: string): Promise<boolean> {
+    return Promise.resolve(this.users.delete(username));
+  }
+
+  list(): Promise<string[]> {
+    return Promise.resolve([...this.users.keys()].sort());
+  }
+}

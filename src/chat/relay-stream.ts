@@ -1,0 +1,96 @@
+import type { Response } from 'express';
+import { errorBody, HttpError } from '../http/errors';
+import { costToMicros } from '../limits/money';
+import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
+import { SseSplitter, formatEvent } from '../perf/sse';
+import type { SseEvent } from '../perf/sse';
+import type { CallContext } from './call-context';
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+} as const;
+
+/**
+ * Relays Perf's event stream as it arrives. Nothing is sent to the browser until Perf's first
+ * bytes are in, so any failure before that is an ordinary JSON error; after that, a failure
+ * ends the stream with a final `data: {"error":…}` event. The loop pulls the next upstream
+ * chunk only once the browser has taken the last one, so a slow reader slows Perf's socket
+ * down (TCP backpressure) instead of filling our memory.
+ */
+export async function relayStream(ctx: CallContext): Promise<void> {
+  const { res, guard, facts } = ctx;
+  const answer = await ctx.perf.open(ctx.body, { stream: true, signal: guard.signal, deadline: guard.deadline });
+  facts.upstream_status = 200;
+  facts.attempts = answer.attempts;
+  const splitter = new SseSplitter();
+  const upstream = answer.body[Symbol.asyncIterator]();
+  let costUsd: number | undefined;
+  let sawDone = false;
+
+  const forward = async (events: SseEvent[]): Promise<void> => {
+    for (const event of events) {
+      if (event.costUsd !== undefined) costUsd = event.costUsd;
+      if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
+      if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
+      if (event.data === '[DONE]') sawDone = true;
+      if (!res.write(formatEvent(event.data))) await drained(res);
+    }
+  };
+
+  let failure: UpstreamError | undefined;
+  try {
+    const first = await upstream.next();
+    guard.switchToIdleTimeout(ctx.streamIdleTimeoutMs);
+    res.status(200).set(SSE_HEADERS);
+    res.flushHeaders();
+    if (first.done !== true) await forward(splitter.push(first.value as Buffer));
+    for (let next = await upstream.next(); next.done !== true; next = await upstream.next()) {
+      guard.touch();
+      await forward(splitter.push(next.value as Buffer));
+    }
+    await forward(splitter.end());
+    if (!sawDone) failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf ended the answer early.'), true, 200);
+  } catch (err) {
+    if (guard.clientGone) {
+      facts.outcome = 'client_gone';
+    } else if (guard.signal.reason instanceof UpstreamTimeout) {
+      failure = timeoutError(guard.signal.reason.phase);
+    } else {
+      failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off the answer.'), true, 200);
+      ctx.logger.warn({ err: { message: (err as Error).message } }, 'upstream stream failed');
+    }
+  } finally {
+    guard.done();
+    answer.body.destroy();
+  }
+
+  if (costUsd !== undefined) {
+    facts.cost_usd = costUsd;
+    await ctx.settlement.settle({ kind: 'charge', micros: costToMicros(costUsd) });
+  } else {
+    // A stream's cost is unknown unless Perf sent it: the whole reservation stays charged.
+    await ctx.settlement.settle({ kind: 'keep' });
+  }
+
+  if (failure !== undefined && !res.headersSent) throw failure;
+  if (failure !== undefined) {
+    facts.outcome = failure.httpError.type;
+    if (!res.writableEnded && !res.destroyed) res.write(formatEvent(JSON.stringify(errorBody(failure.httpError, ctx.requestId))));
+  }
+  if (!res.writableEnded && !res.destroyed) res.end();
+}
+
+/** Resolves when the browser has taken what was written, or has gone. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

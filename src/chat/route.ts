@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Config } from '../config';
+import { HttpError } from '../http/errors';
+import type { Logger } from '../infra/logger';
+import type { Ledger } from '../limits/ledger';
+import { microsToUsd, usdToMicros } from '../limits/money';
+import type { PerfChatBody, PerfClient } from '../perf/client';
+import { ClientGone, UpstreamError } from '../perf/errors';
+import { currentUser } from '../auth/require-user';
+import type { CallContext, CallFacts } from './call-context';
+import { CallGuard } from './call-guard';
+import { relayJson } from './relay-json';
+import { relayStream } from './relay-stream';
+import { parseChatRequest } from './schema';
+import type { ChatRequest, ChatMessage } from './schema';
+import { Settlement } from './settlement';
+
+export interface ChatDeps {
+  config: Config;
+  perf: PerfClient;
+  ledger: Ledger;
+  logger: Logger;
+}
+
+/** POST /api/chat after the session and rate limit: validate → reserve → call → settle → relay. */
+export function chatHandler(deps: ChatDeps) {
+  const { config, perf, ledger, logger } = deps;
+  return async function chat(req: Request, res: Response): Promise<void> {
+    const user = currentUser(req);
+    const request = parseChatRequest(req.body);
+    const capMicros = Math.min(request.max_cost_per_call === undefined ? config.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call), config.maxCostPerCallMicros);
+    if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.');
+
+    const reservationId = randomUUID();
+    let reserved;
+    try {
+      reserved = await ledger.reserve(user, reservationId, capMicros);
+    } catch (err) {
+      // Money fails closed: without the ledger there is no upstream call.
+      logger.error({ err: { message: (err as Error).message } }, 'spend ledger unavailable');
+      throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
+    }
+    if (!reserved.ok) {
+      const message = reserved.neverFits
+        ? 'This call\'s cost cap is larger than your whole budget; lower max_cost_per_call.'
+        : 'Your spend budget is used up for now.';
+      throw new HttpError(429, 'budget_exceeded', message, reserved.retryAfterSeconds);
+    }
+
+    const facts: CallFacts = { stream: request.stream === true };
+    res.locals.call = facts;
+    const settlement = new Settlement(ledger, user, reservationId, logger);
+    const ctx: CallContext = {
+      res,
+      body: upstreamBody(request, request.messages, capMicros),
+      perf,
+      guard: new CallGuard(res, config.upstreamTimeoutMs),
+      settlement,
+      facts,
+      requestId: String(req.id),
+      logger,
+      streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    };
+    try {
+      await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
+    } catch (err) {
+      ctx.guard.done();
+      if (err instanceof ClientGone || ctx.guard.clientGone) {
+        // The browser left while Perf was (maybe) working: its cost is unknown, so it stays charged.
+        facts.outcome = 'client_gone';
+        await settlement.settle({ kind: 'keep' });
+        return;
+      }
+      if (err instanceof UpstreamError) {
+        facts.upstream_status = err.upstreamStatus;
+        facts.outcome = err.httpError.type;
+        await settlement.settle(err.answered ? { kind: 'keep' } : { kind: 'release' });
+        throw err.httpError;
+      }
+      await settlement.settle({ kind: 'release' });
+      throw err;
+    } finally {
+      facts.settled = settlement.outcome;
+    }
+  };
+}
+
+/** Built field by field from the validated request: nothing from the browser is copied whole. */
+function upstreamBody(request: ChatRequest, messages: ChatMessage[], capMicros: number): PerfChatBody {
+  const body: PerfChatBody = {
+    messages: messages.map((m) => ({
+      role: m.role,
+      content: typeof m.content === 'string' ? m.content : m.content.map((p) => ({ type: 'text' as const, text: p.text })),
+      ...(m.name === undefined ? {} : { name: m.name }),
+    })),
+    max_cost_per_call: microsToUsd(capMicros),
+  };
+  if (request.model !== undefined) body.model = request.model;
+  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  return body;
+}

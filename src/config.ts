@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { usdToMicros } from './limits/money';
+
+/** Everything the process can be told from its environment, validated once at start. */
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  /** Absent outside production: the built-in Perf stand-in answers instead. */
+  readonly perfApiKey: string | undefined;
+  readonly perfBaseUrl: string;
+  /** The first signs new cookies; the others still verify (rotation). */
+  readonly sessionSecrets: readonly string[];
+  /** True when no SESSION_SECRET was given outside production and one was generated. */
+  readonly sessionSecretGenerated: boolean;
+  /** Absent outside production: in-memory stores. */
+  readonly redisUrl: string | undefined;
+  readonly redisTlsRejectUnauthorized: boolean;
+  readonly redisKeyPrefix: string;
+  readonly rateLimitRequests: number;
+  readonly rateLimitWindowSeconds: number;
+  readonly maxCostPerCallMicros: number;
+  readonly dailyBudgetMicros: number;
+  readonly upstreamTimeoutMs: number;
+  readonly streamIdleTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly sessionIdleTimeoutSeconds: number;
+  readonly sessionAbsoluteTimeoutSeconds: number;
+  readonly loginMaxFailures: number;
+  readonly loginBlockSeconds: number;
+  readonly trustProxy: number;
+  readonly allowedOrigins: readonly string[];
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly metricsToken: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEY_PATTERN = /^pk_(test|live)_[A-Za-z0-9_-]{8,}$/;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+function integer(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? String(fallback) : v))
+    .pipe(z.string().regex(/^\d+$/, 'must be a whole number'))
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+function usd(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? String(fallback) : v))
+    .pipe(z.string().regex(/^\d+(\.\d{1,6})?$/, 'must be a dollar amount such as 0.01 (at most 6 decimals)'))
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+}
+
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? String(fallback) : v))
+    .pipe(z.enum(['true', 'false', '1', '0']))
+    .transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  NODE_ENV: optionalText,
+  PORT: integer(0, 65535, 3000),
+  // The key's value never appears in a message: only whether it is well formed.
+  PERF_API_KEY: optionalText.refine((v) => v === undefined || KEY_PATTERN.test(v), {
+    message: 'is not a Perf key (expected pk_test_… or pk_live_…); its value is not shown',
+  }),
+  PERF_BASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? 'https://api.withperf.pro' : v.replace(/\/+$/, '')))
+    .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+  SESSION_SECRET: optionalText
+    .transform((v) => v?.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .refine((list) => list === undefined || (list.length > 0 && list.every((s) => s.length >= 32)), {
+      message: 'every comma-separated secret must be at least 32 characters',
+    }),
+  REDIS_URL: optionalText.pipe(
+    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  ),
+  REDIS_TLS_REJECT_UNAUTHORIZED: boolean(true),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? 'perf-bff:' : v))
+    .pipe(z.string().regex(/^[\w:.-]{1,64}$/, 'may use letters, digits and _ : . - (at most 64)')),
+  RATE_LIMIT_REQUESTS: integer(1, 1_000_000, 20),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400, 60),
+  MAX_COST_PER_CALL: usd(0.000001, 1000, 0.01),
+  DAILY_BUDGET_USD: usd(0, 1_000_000, 1),
+  UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 60_000),
+  STREAM_IDLE_TIMEOUT_MS: integer(100, 600_000, 30_000),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 25_000),
+  SESSION_IDLE_TIMEOUT_SECONDS: integer(60, 30 * 86_400, 2 * 3600),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 365 * 86_400, 12 * 3600),
+  LOGIN_MAX_FAILURES: integer(1, 1000, 5),
+  LOGIN_BLOCK_SECONDS: integer(1, 86_400, 15 * 60),
+  TRUST_PROXY: optionalText.pipe(z.string().regex(/^\d{1,2}$/, 'must be a hop count such as 1 (never "true")').optional()),
+  ALLOWED_ORIGINS: optionalText
+    .transform((v) => (v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '')))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must list origins such as https://app.example.com (no path)'))),
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? 'info' : v))
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+});
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Validates the whole environment and reports every problem at once.
+ * `generateSecret` is injected so that tests stay deterministic.
+ */
+export function loadConfig(env: Env, generateSecret: () => string = randomSecret): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')} ${issue.message}`);
+    }
+  }
+  const production = env.NODE_ENV === 'production';
+  if (production) {
+    for (const name of ['PERF_API_KEY', 'SESSION_SECRET', 'REDIS_URL'] as const) {
+      if ((env[name] ?? '').trim() === '') problems.push(`${name} is required when NODE_ENV=production`);
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+
+  const e = parsed.data;
+  const secrets = e.SESSION_SECRET ?? [generateSecret()];
+  const idle = e.SESSION_IDLE_TIMEOUT_SECONDS;
+  const absolute = e.SESSION_ABSOLUTE_TIMEOUT_SECONDS;
+  return Object.freeze({
+    production,
+    port: e.PORT,
+    perfApiKey: e.PERF_API_KEY,
+    perfBaseUrl: e.PERF_BASE_URL,
+    sessionSecrets: Object.freeze(secrets),
+    sessionSecretGenerated: e.SESSION_SECRET === undefined,
+    redisUrl: e.REDIS_URL,
+    redisTlsRejectUnauthorized: e.REDIS_TLS_REJECT_UNAUTHORIZED,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    rateLimitRequests: e.RATE_LIMIT_REQUESTS,
+    rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    maxCostPerCallMicros: usdToMicros(e.MAX_COST_PER_CALL),
+    dailyBudgetMicros: usdToMicros(e.DAILY_BUDGET_USD),
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    streamIdleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sessionIdleTimeoutSeconds: Math.min(idle, absolute),
+    sessionAbsoluteTimeoutSeconds: absolute,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginBlockSeconds: e.LOGIN_BLOCK_SECONDS,
+    trustProxy: e.TRUST_PROXY === undefined ? (production ? 1 : 0) : Number(e.TRUST_PROXY),
+    allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
+  });
+}
+
+function randomSecret(): string {
+  return randomBytes(32).toString('base64url');
+}

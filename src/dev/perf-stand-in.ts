@@ -1,0 +1,288 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * A stand-in for Perf's API that speaks its contract over real HTTP: `/v1/chat`,
+ * `/v1/chat/stream`, its error shapes and `perf.cost_usd`. The embedded default answers with it
+ * when no PERF_API_KEY is set, and the tests drive it with scenarios.
+ */
+export interface Scenario {
+  /** Answer with this HTTP status and Perf's error body instead of a completion. */
+  status?: number;
+  errorCode?: string;
+  retryAfterSeconds?: number;
+  /** Wait before sending headers. */
+  delayMs?: number;
+  /** Never answer (until the client gives up). */
+  hang?: boolean;
+  /** Close the socket without answering. */
+  dropConnection?: boolean;
+  /** The assistant's text; by default it repeats the last user message. */
+  reply?: string;
+  /** JSON: the reported cost (null leaves `perf.cost_usd` out). Default 0.0002. */
+  costUsd?: number | null;
+  /** Streams: a final chunk carrying usage and `perf.cost_usd`. Default none, as Perf documents. */
+  streamCostUsd?: number;
+  /** Streams: pause between chunks. */
+  chunkDelayMs?: number;
+  /** Streams: cut the connection after this many chunks. */
+  failAfterChunks?: number;
+  /** Streams: send this many bytes of padding chunks instead of a reply (memory tests). */
+  paddingBytes?: number;
+  /** Add a Set-Cookie to the answer (the proxy must not pass it on). */
+  setCookie?: boolean;
+  /** Send headers, then stall before the first chunk. */
+  stallBeforeFirstChunkMs?: number;
+}
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface StandInOptions {
+  apiKeys: readonly string[];
+  /** Scenario used when the queue is empty. */
+  defaults?: Scenario;
+}
+
+export class PerfStandIn {
+  readonly requests: RecordedRequest[] = [];
+  /** Requests whose client went away before the answer was complete. */
+  aborted = 0;
+  completed = 0;
+  openStreams = 0;
+  private readonly queue: Scenario[] = [];
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private defaults: Scenario;
+
+  constructor(private readonly options: StandInOptions) {
+    this.defaults = options.defaults ?? {};
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const address = this.server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
+  }
+
+  /** The next requests take these scenarios, in order; then the defaults apply again. */
+  enqueue(...scenarios: Scenario[]): void {
+    this.queue.push(...scenarios);
+  }
+
+  setDefaults(defaults: Scenario): void {
+    this.defaults = defaults;
+  }
+
+  reset(): void {
+    this.queue.length = 0;
+    this.requests.length = 0;
+    this.aborted = 0;
+    this.completed = 0;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+    this.requests.push({ path, headers: req.headers, body });
+    const scenario = this.queue.shift() ?? this.defaults;
+    let finished = false;
+    res.on('close', () => {
+      if (finished) this.completed += 1;
+      else this.aborted += 1;
+    });
+    res.on('finish', () => {
+      finished = true;
+    });
+
+    if (req.method !== 'POST' || (path !== '/v1/chat' && path !== '/v1/chat/stream')) {
+      sendError(res, 404, 'not_found', 'not_found_error', 'No such endpoint.');
+      return;
+    }
+    const auth = req.headers.authorization ?? '';
+    const key = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!this.options.apiKeys.includes(key)) {
+      sendError(res, 401, 'invalid_api_key', 'authentication_error', 'Invalid API key provided.');
+      return;
+    }
+    if (scenario.dropConnection === true) {
+      req.socket.destroy();
+      return;
+    }
+    if (scenario.hang === true) return;
+    if (scenario.delayMs !== undefined) await sleep(scenario.delayMs);
+    if (res.destroyed) return;
+    if (scenario.setCookie === true) res.setHeader('Set-Cookie', 'perf_session=upstream-secret; Path=/');
+    if (scenario.status !== undefined && scenario.status !== 200) {
+      if (scenario.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(scenario.retryAfterSeconds));
+      sendError(res, scenario.status, scenario.errorCode ?? codeFor(scenario.status), 'api_error', 'Upstream failure (stand-in).');
+      return;
+    }
+    if (!isChatBody(body)) {
+      sendError(res, 400, 'invalid_request', 'invalid_request_error', 'messages is required.');
+      return;
+    }
+    const reply = scenario.reply ?? defaultReply(body);
+    if (path === '/v1/chat') {
+      sendCompletion(res, body, reply, scenario);
+      return;
+    }
+    this.openStreams += 1;
+    try {
+      await sendStream(res, reply, scenario);
+    } finally {
+      this.openStreams -= 1;
+    }
+  }
+}
+
+interface ChatBody {
+  messages: { role: string; content: unknown }[];
+  model?: string;
+  max_cost_per_call?: number;
+}
+
+function isChatBody(body: unknown): body is ChatBody {
+  return typeof body === 'object' && body !== null && Array.isArray((body as ChatBody).messages);
+}
+
+function defaultReply(body: ChatBody): string {
+  const last = [...body.messages].reverse().find((m) => m.role === 'user');
+  const text =
+    typeof last?.content === 'string'
+      ? last.content
+      : Array.isArray(last?.content)
+        ? (last.content as { text?: string }[]).map((p) => p.text ?? '').join(' ')
+        : '';
+  return `This is the Perf stand-in: no PERF_API_KEY is set, so no model was called. You wrote ${text.length} characters: "${text.slice(0, 200)}"`;
+}
+
+function codeFor(status: number): string {
+  if (status === 401) return 'invalid_api_key';
+  if (status === 429) return 'rate_limit_exceeded';
+  if (status === 502) return 'provider_error';
+  if (status === 503) return 'service_unavailable';
+  return status >= 500 ? 'internal_error' : 'invalid_request';
+}
+
+function sendError(res: ServerResponse, status: number, code: string, type: string, message: string): void {
+  const body = JSON.stringify({ error: { code, type, message, request_id: `req_${randomUUID()}` } });
+  res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+}
+
+function tokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scenario: Scenario): void {
+  const model = body.model ?? 'stand-in-small';
+  const prompt = tokens(JSON.stringify(body.messages));
+  const completion = tokens(reply);
+  const perf: Record<string, unknown> = {
+    request_id: `req_${randomUUID()}`,
+    task_type: 'general',
+    model_selected: model,
+    model_used: model,
+    latency_ms: 1,
+    fallback_used: false,
+  };
+  const cost = scenario.costUsd === undefined ? 0.0002 : scenario.costUsd;
+  if (cost !== null) perf.cost_usd = cost;
+  const answer = {
+    id: `chatcmpl-${randomUUID()}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    perf,
+  };
+  res.writeHead(200, { 'Content-Type': 'application/json', 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '59' });
+  res.end(JSON.stringify(answer));
+}
+
+function chunk(id: string, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {
+  const payload = { id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'stand-in-small', choices: [{ index: 0, delta, finish_reason: finish }], ...extra };
+  return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+async function sendStream(res: ServerResponse, reply: string, scenario: Scenario): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+  res.flushHeaders();
+  if (scenario.stallBeforeFirstChunkMs !== undefined) await sleep(scenario.stallBeforeFirstChunkMs);
+  const id = `chatcmpl-${randomUUID()}`;
+  let sent = 0;
+  for (const event of streamEvents(id, reply, scenario)) {
+    if (res.destroyed) return;
+    if (scenario.failAfterChunks !== undefined && sent >= scenario.failAfterChunks) {
+      res.socket?.destroy();
+      return;
+    }
+    if (!res.write(event)) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    sent += 1;
+    if (scenario.chunkDelayMs !== undefined && scenario.chunkDelayMs > 0) await sleep(scenario.chunkDelayMs);
+  }
+  res.end();
+}
+
+/** Made lazily: a 100 MB padding stream must not sit in the stand-in's memory either. */
+function* streamEvents(id: string, reply: string, scenario: Scenario): Generator<string> {
+  yield chunk(id, { role: 'assistant', content: '' }, null);
+  let pieces = 0;
+  if (scenario.paddingBytes !== undefined) {
+    const piece = 'x'.repeat(16 * 1024);
+    for (let sent = 0; sent < scenario.paddingBytes; sent += piece.length, pieces += 1) yield chunk(id, { content: piece }, null);
+  } else {
+    for (const word of reply.match(/\S+\s*/g) ?? [reply]) {
+      pieces += 1;
+      yield chunk(id, { content: word }, null);
+    }
+  }
+  yield chunk(id, {}, 'stop');
+  if (scenario.streamCostUsd !== undefined) {
+    const usage = { prompt_tokens: 10, completion_tokens: pieces, total_tokens: 10 + pieces };
+    yield chunk(id, {}, null, { usage, perf: { model_used: 'stand-in-small', cost_usd: scenario.streamCostUsd } });
+  }
+  yield 'data: [DONE]\n\n';
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,77 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+export type ErrorType =
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'csrf_rejected'
+  | 'invalid_request'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'rate_limit_exceeded'
+  | 'budget_exceeded'
+  | 'too_many_attempts'
+  | 'upstream_rate_limited'
+  | 'upstream_auth_failed'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | 'upstream_timeout'
+  | 'service_unavailable'
+  | 'not_found'
+  | 'internal_error';
+
+/** An error whose status, type and message are safe to show to the browser as they are. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: { type: ErrorType; message: string; request_id: string; retry_after?: number };
+}
+
+export function errorBody(err: HttpError, requestId: string): ErrorBody {
+  const body: ErrorBody = { error: { type: err.type, message: err.message, request_id: requestId } };
+  if (err.retryAfterSeconds !== undefined) body.error.retry_after = err.retryAfterSeconds;
+  return body;
+}
+
+/** Maps what body-parser and friends throw onto our contract; anything else is a 500. */
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: unknown; status?: unknown; expose?: unknown };
+  if (e.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'The request body is too large.');
+  if (e.type === 'entity.parse.failed') return new HttpError(400, 'invalid_request', 'The request body is not valid JSON.');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new HttpError(415, 'unsupported_media_type', 'The request body must be UTF-8 JSON.');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true) {
+    return new HttpError(400, 'invalid_request', 'The request could not be read.');
+  }
+  return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
+}
+
+export const notFound: RequestHandler = function notFound(_req, _res, next) {
+  next(new HttpError(404, 'not_found', 'No such route.'));
+};
+
+/** The one error middleware: answers in the contract's shape and hands the error to the request log. */
+export function errorHandler(): ErrorRequestHandler {
+  return function errorHandler(err: unknown, req, res, next) {
+    const httpError = toHttpError(err);
+    // The request logger writes one line per request and includes res.err: nothing is logged here.
+    if (httpError.status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+    res.status(httpError.status).json(errorBody(httpError, String(req.id)));
+  };
+}

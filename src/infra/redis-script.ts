@@ -1,0 +1,24 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from './redis';
+
+/**
+ * A Lua script run by its SHA1: one round trip, with EVAL only the first time a Redis sees it
+ * (or after SCRIPT FLUSH / a restart).
+ */
+export class RedisScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const argv = args.map(String);
+    try {
+      return await client.sendCommand(['EVALSHA', this.sha, String(keys.length), ...keys, ...argv]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.sendCommand(['EVAL', this.source, String(keys.length), ...keys, ...argv]);
+    }
+  }
+}

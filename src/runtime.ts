@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { Config } from './config';
+import { ensureDemoUser, startStandIn } from './dev/demo';
+import type { PerfStandIn } from './dev/perf-stand-in';
+import type { Logger } from './infra/logger';
+import { createRedisClient, pingWithin } from './infra/redis';
+import type { RedisClient } from './infra/redis';
+import { createPerfDispatcher, PerfClient } from './perf/client';
+import { createStores } from './stores';
+
+export interface Running {
+  server: Server;
+  url: string;
+  /** Graceful: stop accepting, let in-flight calls and streams finish, close Redis. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Wires the real process: Redis or memory, Perf or its stand-in, then listens. */
+export async function start(config: Config, logger: Logger): Promise<Running> {
+  let redis: RedisClient | undefined;
+  if (config.redisUrl !== undefined) {
+    redis = createRedisClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
+    if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
+    // Starting without Redis is allowed: /readyz says 503 and the client keeps reconnecting.
+    await Promise.race([redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')), delay(5000)]);
+  } else {
+    logger.warn('NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)');
+  }
+  if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
+
+  let standIn: PerfStandIn | undefined;
+  let perfBaseUrl = config.perfBaseUrl;
+  let perfApiKey = config.perfApiKey;
+  if (perfApiKey === undefined) {
+    const started = await startStandIn();
+    standIn = started.standIn;
+    perfBaseUrl = started.baseUrl;
+    perfApiKey = started.apiKey;
+    logger.warn('NO PERF_API_KEY: the built-in Perf stand-in answers every chat; no model is called and nothing is billed');
+  }
+
+  const stores = createStores(config, redis);
+  if (standIn !== undefined) await ensureDemoUser(stores.users, logger);
+  const dispatcher = createPerfDispatcher();
+  const perf = new PerfClient({ baseUrl: perfBaseUrl, apiKey: perfApiKey, logger, dispatcher });
+  let shuttingDown = false;
+  const app = createApp({
+    config,
+    logger,
+    stores,
+    perf,
+    ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
+    shuttingDown: () => shuttingDown,
+  });
+
+  const server = createServer(app);
+  // Above Heroku's 55 s router idle limit, so the router always closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, mode: stores.mode, perf: standIn === undefined ? 'perf' : 'stand-in' }, `perf-bff listening on http://localhost:${port}`);
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      logger.info({ reason, timeout_ms: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timedOut = await Promise.race([closed.then(() => false), delay(config.shutdownTimeoutMs).then(() => true)]);
+      if (timedOut) {
+        logger.warn('shutdown timeout reached: closing the remaining connections');
+        server.closeAllConnections();
+      }
+      await dispatcher.close().catch(() => undefined);
+      if (redis?.isOpen === true) await redis.close().catch(() => undefined);
+      await standIn?.close();
+      logger.info('shut down');
+    })();
+    return closing;
+  };
+  return { server, url: `http://127.0.0.1:${port}`, shutdown };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
