@@ -16,6 +16,8 @@ export interface Running {
   url: string;
   /** Graceful: stop accepting, let in-flight calls and streams finish, close Redis. */
   shutdown(reason: string): Promise<void>;
+  /** The built-in Perf stand-in when no PERF_API_KEY is set (tests script its answers). */
+  standIn?: PerfStandIn;
 }
 
 /** Wires the real process: Redis or memory, Perf or its stand-in, then listens. */
@@ -83,7 +85,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     })();
     return closing;
   };
-  return { server, url: `http://127.0.0.1:${port}`, shutdown };
+  return { server, url: `http://127.0.0.1:${port}`, shutdown, ...(standIn === undefined ? {} : { standIn }) };
 }
 
 function delay(ms: number): Promise<void> {
