@@ -13,6 +13,8 @@ import { healthRoutes } from './http/health';
 import { pseudonymFor, requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
 import type { Logger } from './infra/logger';
+import { countRequests, metricsHandler } from './infra/metrics';
+import type { Metrics } from './infra/metrics';
 import { rateLimit } from './limits/rate-limit-middleware';
 import type { PerfClient } from './perf/client';
 import type { Stores } from './stores';
@@ -27,11 +29,13 @@ export interface AppDeps {
   shuttingDown?: () => boolean;
   now?: () => number;
   publicDir?: string;
+  /** Prometheus metrics; GET /metrics serves them when config.metricsToken is set. */
+  metrics?: Metrics;
 }
 
 /** Builds the app from its dependencies; does no I/O of its own. */
 export function createApp(deps: AppDeps): Express {
-  const { config, logger, stores, perf } = deps;
+  const { config, logger, stores, perf, metrics } = deps;
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable('x-powered-by');
@@ -39,8 +43,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestLog(logger, pseudonymFor(config.sessionSecrets[0] ?? '')));
+  if (metrics !== undefined) app.use(countRequests(metrics));
   app.use(securityHeaders(config.production));
   app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown ?? (() => false) }));
+  if (metrics !== undefined) app.get('/metrics', metricsHandler(metrics, config.metricsToken));
   app.use(express.static(deps.publicDir ?? path.join(__dirname, '..', 'public'), { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
 
   const sessions = [sessionMiddleware(config, stores.sessions), sessionTimeouts(config, now)];
@@ -50,17 +56,17 @@ export function createApp(deps: AppDeps): Express {
     next();
   };
 
-  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, logger, now }));
+  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
 
   const api = express.Router();
   api.post(
     '/chat',
     requireUser,
-    rateLimit(stores.rateLimit),
+    rateLimit(stores.rateLimit, () => metrics?.rateLimitRejections.inc()),
     // Checked after the limit so that 413 and 415 answers carry the rate-limit headers too.
     requireJsonBody,
     json({ limit: '1mb', strict: true, type: () => true }),
-    chatHandler({ config, perf, ledger: stores.ledger, logger }),
+    chatHandler({ config, perf, ledger: stores.ledger, logger, metrics }),
   );
   api.get('/usage', requireUser, usageHandler({ limiter: stores.rateLimit, ledger: stores.ledger }));
   app.use('/api', noStore, guard, ...sessions, api);

@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { ensureDemoUser, startStandIn } from './dev/demo';
 import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
+import { Metrics } from './infra/metrics';
 import { createRedisClient, pingWithin } from './infra/redis';
 import type { RedisClient } from './infra/redis';
 import { createPerfDispatcher, PerfClient } from './perf/client';
@@ -22,9 +23,11 @@ export interface Running {
 
 /** Wires the real process: Redis or memory, Perf or its stand-in, then listens. */
 export async function start(config: Config, logger: Logger): Promise<Running> {
+  const metrics = new Metrics();
   let redis: RedisClient | undefined;
   if (config.redisUrl !== undefined) {
     redis = createRedisClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
+    redis.on('error', () => metrics.redisErrors.inc());
     if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
     // Starting without Redis is allowed: /readyz says 503 and the client keeps reconnecting.
     await Promise.race([redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')), delay(5000)]);
@@ -47,7 +50,15 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   const stores = createStores(config, redis);
   if (standIn !== undefined) await ensureDemoUser(stores.users, logger);
   const dispatcher = createPerfDispatcher();
-  const perf = new PerfClient({ baseUrl: perfBaseUrl, apiKey: perfApiKey, logger, dispatcher });
+  const perf = new PerfClient({
+    baseUrl: perfBaseUrl,
+    apiKey: perfApiKey,
+    logger,
+    dispatcher,
+    onAttempt: ({ status, error, durationMs }) => {
+      if (durationMs !== undefined) metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);
+    },
+  });
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -56,6 +67,7 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     perf,
     ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
     shuttingDown: () => shuttingDown,
+    metrics,
   });
 
   const server = createServer(app);
@@ -72,8 +84,13 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
       shuttingDown = true;
       logger.info({ reason, timeout_ms: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only closes the connections idle at that moment; a keep-alive connection
+      // whose answer finishes later would stay open until keepAliveTimeout (65 s) and hold the
+      // shutdown to its timeout. Closing idle ones as they appear lets it end with the last answer.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 100);
       server.closeIdleConnections();
       const timedOut = await Promise.race([closed.then(() => false), delay(config.shutdownTimeoutMs).then(() => true)]);
+      clearInterval(sweeper);
       if (timedOut) {
         logger.warn('shutdown timeout reached: closing the remaining connections');
         server.closeAllConnections();

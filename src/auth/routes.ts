@@ -58,7 +58,13 @@ export function authRoutes(deps: AuthDeps): Router {
       }
       throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
     }
-    const user = await users.get(username);
+    let user;
+    try {
+      user = await users.get(username);
+    } catch {
+      // Redis away: a 503 like every other route that needs it, not a 500.
+      throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
+    }
     if (!(await verifyPassword(parsed.data.password, user?.passwordHash)) || user === undefined) {
       deps.onFailedLogin?.();
       throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');

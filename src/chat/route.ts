@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { Config } from '../config';
 import { HttpError } from '../http/errors';
 import type { Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
 import type { Ledger } from '../limits/ledger';
 import { microsToUsd, usdToMicros } from '../limits/money';
 import type { PerfChatBody, PerfClient } from '../perf/client';
@@ -21,11 +22,12 @@ export interface ChatDeps {
   perf: PerfClient;
   ledger: Ledger;
   logger: Logger;
+  metrics?: Metrics | undefined;
 }
 
 /** POST /api/chat after the session and rate limit: validate → reserve → call → settle → relay. */
 export function chatHandler(deps: ChatDeps) {
-  const { config, perf, ledger, logger } = deps;
+  const { config, perf, ledger, logger, metrics } = deps;
   return async function chat(req: Request, res: Response): Promise<void> {
     const user = currentUser(req);
     const request = parseChatRequest(req.body);
@@ -45,6 +47,7 @@ export function chatHandler(deps: ChatDeps) {
       const message = reserved.neverFits
         ? 'This call\'s cost cap is larger than your whole budget; lower max_cost_per_call.'
         : 'Your spend budget is used up for now.';
+      metrics?.budgetRejections.inc();
       throw new HttpError(429, 'budget_exceeded', message, reserved.retryAfterSeconds);
     }
 
@@ -62,6 +65,7 @@ export function chatHandler(deps: ChatDeps) {
       logger,
       streamIdleTimeoutMs: config.streamIdleTimeoutMs,
     };
+    if (request.stream === true) metrics?.openStreams.inc();
     try {
       await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
     } catch (err) {
@@ -82,6 +86,9 @@ export function chatHandler(deps: ChatDeps) {
       throw err;
     } finally {
       facts.settled = settlement.outcome;
+      if (request.stream === true) metrics?.openStreams.dec();
+      if (settlement.outcome === 'charge' && facts.cost_usd !== undefined) metrics?.spendUsd.inc({ source: 'reported' }, facts.cost_usd);
+      if (settlement.outcome === 'keep') metrics?.spendUsd.inc({ source: 'kept_reservation' }, microsToUsd(capMicros));
     }
   };
 }

@@ -55,6 +55,8 @@ export class PerfStandIn {
   aborted = 0;
   completed = 0;
   openStreams = 0;
+  /** Bytes of stream events written so far, across all streams. */
+  streamBytesSent = 0;
   private readonly queue: Scenario[] = [];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -91,6 +93,7 @@ export class PerfStandIn {
     this.requests.length = 0;
     this.aborted = 0;
     this.completed = 0;
+    this.streamBytesSent = 0;
   }
 
   async close(): Promise<void> {
@@ -152,7 +155,9 @@ export class PerfStandIn {
     }
     this.openStreams += 1;
     try {
-      await sendStream(res, reply, scenario);
+      await sendStream(res, reply, scenario, (n) => {
+        this.streamBytesSent += n;
+      });
     } finally {
       this.openStreams -= 1;
     }
@@ -229,7 +234,7 @@ function chunk(id: string, delta: Record<string, unknown>, finish: string | null
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-async function sendStream(res: ServerResponse, reply: string, scenario: Scenario): Promise<void> {
+async function sendStream(res: ServerResponse, reply: string, scenario: Scenario, onSent: (bytes: number) => void): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
   if (scenario.stallBeforeFirstChunkMs !== undefined) await sleep(scenario.stallBeforeFirstChunkMs);
@@ -241,6 +246,7 @@ async function sendStream(res: ServerResponse, reply: string, scenario: Scenario
       res.socket?.destroy();
       return;
     }
+    onSent(event.length);
     if (!res.write(event)) {
       await new Promise<void>((resolve) => {
         res.once('drain', resolve);

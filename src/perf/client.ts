@@ -25,7 +25,8 @@ export interface PerfClientOptions {
   maxRetryAfterMs?: number;
   dispatcher?: Dispatcher;
   random?: () => number;
-  onAttempt?: (info: { attempt: number; status?: number; error?: string }) => void;
+  /** Called after each attempt; durationMs runs from sending to Perf's response headers (or the failure). */
+  onAttempt?: (info: { attempt: number; status?: number; error?: string; durationMs?: number }) => void;
 }
 
 export interface OpenOptions {
@@ -82,6 +83,7 @@ export class PerfClient {
     for (let attempt = 0; ; attempt += 1) {
       let retryWaitMs: number | undefined;
       let failure: UpstreamError;
+      const attemptStart = performance.now();
       try {
         const res = await request(url, {
           method: 'POST',
@@ -98,7 +100,7 @@ export class PerfClient {
           headersTimeout: 0,
           bodyTimeout: 0,
         });
-        this.options.onAttempt?.({ attempt, status: res.statusCode });
+        this.options.onAttempt?.({ attempt, status: res.statusCode, durationMs: performance.now() - attemptStart });
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
         const detail = await readErrorCode(res.body);
         failure = this.mapStatus(res.statusCode, res.headers, detail);
@@ -110,7 +112,7 @@ export class PerfClient {
       } catch (err) {
         this.throwIfAborted(opts.signal);
         const code = (err as { code?: string }).code;
-        this.options.onAttempt?.({ attempt, error: code ?? 'error' });
+        this.options.onAttempt?.({ attempt, error: code ?? 'error', durationMs: performance.now() - attemptStart });
         if (code === undefined || !RETRYABLE_CODES.has(code)) {
           this.options.logger.warn({ err: { message: (err as Error).message, code } }, 'perf request failed');
         }

@@ -49,6 +49,8 @@ export interface HarnessOptions {
   now?: () => number;
   ledgerWindow?: LedgerWindow;
   perfRetryBackoffMs?: number;
+  /** Replace some stores, e.g. a ledger whose Redis is unreachable. */
+  storeOverrides?: (stores: Stores) => Partial<Stores>;
 }
 
 export interface Harness {
@@ -65,6 +67,9 @@ export interface Harness {
   addUser(username: string, password?: string): Promise<void>;
   /** A signed-in agent for a fresh user. */
   signedIn(username?: string): Promise<supertest.Agent>;
+  /** A fresh user's session cookie, for raw HTTP clients. */
+  sessionCookie(username?: string): Promise<string>;
+  usage(cookie: string): Promise<{ spent_usd: number; reserved_usd: number; remaining_usd: number | null; limit_usd: number | null }>;
   close(): Promise<void>;
 }
 
@@ -89,7 +94,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     redis = createRedisClient({ url: config.redisUrl, tlsRejectUnauthorized: true }, logger);
     await redis.connect();
   }
-  const stores = createStores(config, redis, { ...(options.now ? { now: options.now } : {}), ...(options.ledgerWindow ? { ledgerWindow: options.ledgerWindow } : {}) });
+  const created = createStores(config, redis, { ...(options.now ? { now: options.now } : {}), ...(options.ledgerWindow ? { ledgerWindow: options.ledgerWindow } : {}) });
+  const stores: Stores = { ...created, ...options.storeOverrides?.(created) };
   const dispatcher = createPerfDispatcher();
   const perf = new PerfClient({ baseUrl: config.perfBaseUrl, apiKey: TEST_KEY, logger, dispatcher, backoffBaseMs: options.perfRetryBackoffMs ?? 20 });
   const app = createApp({
@@ -123,6 +129,16 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       const agent = supertest.agent(url);
       await agent.post('/auth/login').send({ username, password: PASSWORD }).expect(200);
       return agent;
+    },
+    async sessionCookie(username = `user${randomUUID().slice(0, 8)}`) {
+      await harness.addUser(username);
+      const res = await supertest(url).post('/auth/login').send({ username, password: PASSWORD }).expect(200);
+      const header = res.headers['set-cookie'] as unknown as string[];
+      return (header[0] ?? '').split(';')[0] ?? '';
+    },
+    async usage(cookie) {
+      const res = await supertest(url).get('/api/usage').set('Cookie', cookie).expect(200);
+      return (res.body as { budget: { spent_usd: number; reserved_usd: number; remaining_usd: number | null; limit_usd: number | null } }).budget;
     },
     async close() {
       server.closeAllConnections();
