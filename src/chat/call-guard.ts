@@ -42,6 +42,12 @@ export class CallGuard {
     else this.idleTimer.refresh();
   }
 
+  /** While we wait for the browser to take data, Perf is not the one being silent. */
+  suspendIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
   done(): void {
     clearTimeout(this.deadlineTimer);
     clearTimeout(this.idleTimer);

@@ -35,7 +35,11 @@ export async function relayStream(ctx: CallContext): Promise<void> {
       if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
       if (event.data === '[DONE]') sawDone = true;
-      if (!res.write(formatEvent(event.data))) await drained(res);
+      if (!res.write(formatEvent(event.data))) {
+        guard.suspendIdle();
+        await drained(res);
+        guard.touch();
+      }
     }
   };
 

@@ -249,8 +249,13 @@ async function sendStream(res: ServerResponse, reply: string, scenario: Scenario
     onSent(event.length);
     if (!res.write(event)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
       });
     }
     sent += 1;

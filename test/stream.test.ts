@@ -1,0 +1,116 @@
+import { modes, startHarness } from './helpers/harness';
+import type { Harness } from './helpers/harness';
+import { openStream, waitFor } from './helpers/sse-client';
+
+describe.each(modes())('streaming relay (%s stores)', (mode) => {
+  let h: Harness;
+  let cookie: string;
+  beforeAll(async () => {
+    h = await startHarness({ mode, env: { UPSTREAM_TIMEOUT_MS: '500', STREAM_IDLE_TIMEOUT_MS: '300', RATE_LIMIT_REQUESTS: '1000' } });
+    cookie = await h.sessionCookie();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.standIn.reset());
+
+  test('answers text/event-stream with no-cache, no-transform, X-Accel-Buffering: no and the rate-limit headers', async () => {
+    const stream = await openStream(h.url, cookie, { message: 'hello', stream: true });
+    await stream.done;
+    expect(stream.res.statusCode).toBe(200);
+    expect(stream.res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(stream.res.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(stream.res.headers['x-accel-buffering']).toBe('no');
+    expect(stream.res.headers['x-ratelimit-limit']).toBe('1000');
+    expect(stream.res.headers['x-ratelimit-remaining']).toBeDefined();
+    expect(stream.res.headers['x-ratelimit-reset']).toBeDefined();
+    expect(stream.res.headers['set-cookie']).toBeUndefined();
+    expect(h.standIn.requests[0]?.path).toBe('/v1/chat/stream');
+  });
+
+  test("relays Perf's events whole and in order, ending with [DONE]", async () => {
+    h.standIn.enqueue({ reply: 'alpha beta gamma' });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    const data = stream.events.map((e) => e.data);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as { object: string; choices: { delta: { content?: string; role?: string }; finish_reason: string | null }[] });
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('alpha beta gamma');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  test('the first event reaches the client long before the stand-in sends its last', async () => {
+    h.standIn.enqueue({ reply: 'one two three four five six seven eight', chunkDelayMs: 100 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    const first = stream.events[0]?.at ?? 0;
+    const last = stream.events.at(-1)?.at ?? 0;
+    // Ten upstream events 100 ms apart: a buffering proxy would deliver them all at once.
+    expect(last - first).toBeGreaterThanOrEqual(700);
+    const distinctArrivals = new Set(stream.events.map((e) => Math.floor(e.at / 50)));
+    expect(distinctArrivals.size).toBeGreaterThanOrEqual(8);
+  });
+
+  test('a failure before the first byte is an ordinary JSON error', async () => {
+    h.standIn.enqueue({ status: 401 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    const body = await stream.done;
+    expect(stream.res.statusCode).toBe(502);
+    expect(stream.res.headers['content-type']).toMatch(/application\/json/);
+    expect(stream.res.headers['x-ratelimit-limit']).toBe('1000');
+    expect(JSON.parse(body)).toMatchObject({ error: { type: 'upstream_auth_failed' } });
+  });
+
+  test('a failure mid-stream ends the stream with a final error event', async () => {
+    h.standIn.enqueue({ reply: 'one two three four five six', failAfterChunks: 3, chunkDelayMs: 50 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    expect(stream.res.statusCode).toBe(200);
+    expect(stream.events).toHaveLength(4);
+    const last = JSON.parse(stream.events.at(-1)?.data ?? '{}') as { error: { type: string; request_id: string; message: string } };
+    expect(last.error.type).toBe('upstream_error');
+    expect(last.error.request_id).toBe(stream.res.headers['x-request-id']);
+    expect(h.standIn.requests).toHaveLength(1); // never retried after the first byte
+  });
+
+  test('no first byte within UPSTREAM_TIMEOUT_MS: 504 upstream_timeout as JSON, in time', async () => {
+    h.standIn.enqueue({ stallBeforeFirstChunkMs: 2000 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    const body = await stream.done;
+    expect(Date.now() - stream.startedAt).toBeLessThan(500 + 300);
+    expect(stream.res.statusCode).toBe(504);
+    expect(JSON.parse(body)).toMatchObject({ error: { type: 'upstream_timeout' } });
+  });
+
+  test('silence longer than STREAM_IDLE_TIMEOUT_MS mid-stream: a final upstream_timeout event, upstream closed', async () => {
+    h.standIn.enqueue({ reply: 'slow words here', chunkDelayMs: 1000 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    expect(Date.now() - stream.startedAt).toBeLessThan(1000);
+    const last = JSON.parse(stream.events.at(-1)?.data ?? '{}') as { error?: { type: string } };
+    expect(last.error?.type).toBe('upstream_timeout');
+    await waitFor(() => h.standIn.aborted === 1, 1000);
+  });
+
+  test('a slow reader does not make the proxy buffer the answer: the upstream is held back, memory stays bounded', async () => {
+    const total = 48 * 1024 * 1024;
+    h.standIn.enqueue({ paddingBytes: total });
+    if (global.gc) global.gc();
+    const before = process.memoryUsage();
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    stream.res.pause();
+    await new Promise((r) => setTimeout(r, 1500));
+    const during = process.memoryUsage();
+    // Socket buffers on three hops hold a few MB at most; the rest must still be upstream.
+    expect(h.standIn.streamBytesSent).toBeLessThan(16 * 1024 * 1024);
+    expect(during.rss - before.rss).toBeLessThan(64 * 1024 * 1024);
+    let received = 0;
+    stream.res.on('data', (c: Buffer) => {
+      received += c.length;
+    });
+    stream.res.resume();
+    await stream.done;
+    expect(received).toBeGreaterThan(total);
+    expect(h.standIn.streamBytesSent).toBeGreaterThan(total);
+  });
+});
