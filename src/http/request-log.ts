@@ -26,6 +26,7 @@ export function requestLog(logger: Logger, pseudonym: (username: string) => stri
   return pinoHttp({
     logger,
     quietReqLogger: true,
+    customAttributeKeys: { reqId: 'request_id' },
     genReqId(req: IncomingMessage, res: ServerResponse) {
       const incoming = req.headers['x-request-id'];
       const id = typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : randomUUID();
@@ -33,7 +34,7 @@ export function requestLog(logger: Logger, pseudonym: (username: string) => stri
       return id;
     },
     serializers: {
-      req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       err: (err: Error & { code?: unknown }) => ({ type: err.name, message: err.message, code: err.code }),
     },

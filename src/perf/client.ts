@@ -146,7 +146,7 @@ export class PerfClient {
     if (status === 401 || status === 403) {
       this.options.logger.error(
         { upstream_status: status, upstream_code: code },
-        'Perf rejected the API key: check PERF_API_KEY (revoked, mistyped, or a pk_test_ key against live)',
+        'Perf rejected the API key: check PERF_API_KEY (revoked, mistyped, or a test key used where a live one is needed)',
       );
       return new UpstreamError(new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.'), false, status);
     }
