@@ -1,0 +1,110 @@
+import { ConfigError, loadConfig } from '../src/config';
+
+const SECRET = 'a'.repeat(32);
+const PROD = { NODE_ENV: 'production', PERF_API_KEY: 'pk_live_abcdefgh12345678', SESSION_SECRET: SECRET, REDIS_URL: 'rediss://h:6380' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, () => 'generated');
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  test('with an empty environment, gives the embedded defaults', () => {
+    const config = loadConfig({}, () => 'generated-secret');
+    expect(config).toMatchObject({
+      production: false,
+      port: 3000,
+      perfApiKey: undefined,
+      perfBaseUrl: 'https://api.withperf.pro',
+      redisUrl: undefined,
+      sessionSecrets: ['generated-secret'],
+      sessionSecretGenerated: true,
+      rateLimitRequests: 20,
+      rateLimitWindowSeconds: 60,
+      maxCostPerCallMicros: 10_000,
+      dailyBudgetMicros: 1_000_000,
+      upstreamTimeoutMs: 60_000,
+      streamIdleTimeoutMs: 30_000,
+      shutdownTimeoutMs: 25_000,
+      trustProxy: 0,
+      allowedOrigins: [],
+      logLevel: 'info',
+      redisTlsRejectUnauthorized: true,
+      metricsToken: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('in production, names every missing required setting at once', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'PERF_API_KEY is required when NODE_ENV=production',
+      'SESSION_SECRET is required when NODE_ENV=production',
+      'REDIS_URL is required when NODE_ENV=production',
+    ]);
+  });
+
+  test('in production with the three set, trusts one proxy hop by default', () => {
+    const config = loadConfig(PROD);
+    expect(config.production).toBe(true);
+    expect(config.trustProxy).toBe(1);
+    expect(config.sessionSecretGenerated).toBe(false);
+  });
+
+  test('a malformed key is refused without printing it', () => {
+    const found = problems({ ...PROD, PERF_API_KEY: 'sk-secret-value-123456' });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^PERF_API_KEY is not a Perf key/);
+    expect(found.join(' ')).not.toContain('sk-secret-value-123456');
+  });
+
+  test('reports every malformed setting at once', () => {
+    const found = problems({
+      ...PROD,
+      SESSION_SECRET: 'short',
+      REDIS_URL: 'http://nope',
+      PORT: 'eighty',
+      RATE_LIMIT_REQUESTS: '0',
+      MAX_COST_PER_CALL: '-1',
+      DAILY_BUDGET_USD: 'lots',
+      TRUST_PROXY: 'true',
+      ALLOWED_ORIGINS: 'https://ok.example,not-an-origin',
+      LOG_LEVEL: 'loud',
+      UPSTREAM_TIMEOUT_MS: '5',
+      PERF_BASE_URL: 'ftp://x',
+    });
+    const names = found.map((p) => p.split(' ')[0]);
+    expect(names.sort()).toEqual(
+      ['ALLOWED_ORIGINS.1', 'DAILY_BUDGET_USD', 'LOG_LEVEL', 'MAX_COST_PER_CALL', 'PERF_BASE_URL', 'PORT', 'RATE_LIMIT_REQUESTS', 'REDIS_URL', 'SESSION_SECRET', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS'].sort(),
+    );
+  });
+
+  test('SESSION_SECRET as a comma-separated list rotates secrets: the first signs', () => {
+    const config = loadConfig({ ...PROD, SESSION_SECRET: `${'n'.repeat(40)}, ${'o'.repeat(32)}` });
+    expect(config.sessionSecrets).toEqual(['n'.repeat(40), 'o'.repeat(32)]);
+    expect(problems({ ...PROD, SESSION_SECRET: `${'n'.repeat(40)},short` })).toHaveLength(1);
+  });
+
+  test('money settings become integer micro-dollars; DAILY_BUDGET_USD=0 is allowed (budgets off)', () => {
+    const config = loadConfig({ MAX_COST_PER_CALL: '0.0025', DAILY_BUDGET_USD: '0' });
+    expect(config.maxCostPerCallMicros).toBe(2500);
+    expect(config.dailyBudgetMicros).toBe(0);
+    expect(problems({ MAX_COST_PER_CALL: '0.0000001' })).toHaveLength(1);
+  });
+
+  test('REDIS_TLS_REJECT_UNAUTHORIZED=false must be said explicitly; anything else is an error', () => {
+    expect(loadConfig({ REDIS_TLS_REJECT_UNAUTHORIZED: 'false' }).redisTlsRejectUnauthorized).toBe(false);
+    expect(problems({ REDIS_TLS_REJECT_UNAUTHORIZED: 'no' })).toHaveLength(1);
+  });
+
+  test('empty values count as unset, as in a copied .env.example', () => {
+    const config = loadConfig({ PERF_API_KEY: '', REDIS_URL: '', SESSION_SECRET: '', TRUST_PROXY: '', METRICS_TOKEN: '' }, () => 'g');
+    expect(config.perfApiKey).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.trustProxy).toBe(0);
+  });
+});

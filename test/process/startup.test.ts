@@ -1,0 +1,104 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createLogger } from '../../src/infra/logger';
+import { createRedisClient } from '../../src/infra/redis';
+import { deleteKeys, REDIS_URL } from '../helpers/harness';
+import { openStream } from '../helpers/sse-client';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SERVER = path.join(ROOT, 'dist', 'server.js');
+const USERS = path.join(ROOT, 'dist', 'cli', 'users.js');
+/** Only what a fresh shell has: no .env values leak in from the developer's environment. */
+const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+
+describe('starting the process', () => {
+  test('in production without the required settings, exits non-zero naming each one', () => {
+    const result = spawnSync(process.execPath, [SERVER], { env: { ...BASE_ENV, NODE_ENV: 'production', PERF_API_KEY: 'not-a-key-secret-123' }, encoding: 'utf8', cwd: '/tmp' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PERF_API_KEY is not a Perf key');
+    expect(result.stderr).toContain('SESSION_SECRET is required');
+    expect(result.stderr).toContain('REDIS_URL is required');
+    expect(result.stderr).not.toContain('not-a-key-secret-123');
+  });
+
+  describe('the embedded default (no .env, no Redis, no key)', () => {
+    let child: ChildProcess;
+    let url: string;
+    let log = '';
+    beforeAll(async () => {
+      child = spawn(process.execPath, [SERVER], { env: { ...BASE_ENV, PORT: '0' }, cwd: '/tmp' });
+      child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+      url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line in: ${log}`)), 10_000);
+        child.stdout?.on('data', (c: Buffer) => {
+          log += c.toString();
+          const match = /listening on http:\/\/localhost:(\d+)/.exec(log);
+          if (match) {
+            clearTimeout(timer);
+            resolve(`http://127.0.0.1:${match[1]}`);
+          }
+        });
+      });
+    });
+    afterAll(async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    });
+
+    test('announces in-memory stores, the stand-in and the demo user plainly', () => {
+      expect(log).toContain('NO REDIS_URL');
+      expect(log).toContain('NO PERF_API_KEY: the built-in Perf stand-in answers');
+      expect(log).toContain('sign in as \\"demo\\" with password \\"demo\\"');
+      expect(log).not.toMatch(/pk_test_standin_/);
+    });
+
+    test('serves the page, signs in the demo user and chats with the stand-in, JSON and streaming', async () => {
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+      expect(login.status).toBe(200);
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const chat = await fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ message: 'hello' }) });
+      expect(chat.status).toBe(200);
+      const answer = (await chat.json()) as { choices: { message: { content: string } }[] };
+      expect(answer.choices[0]?.message.content).toContain('Perf stand-in');
+      const stream = await openStream(url, cookie, { message: 'hello', stream: true });
+      await stream.done;
+      expect(stream.events.at(-1)?.data).toBe('[DONE]');
+    });
+  });
+});
+
+describe('npm run users', () => {
+  const prefix = `perf-bff:test:cli:${randomUUID()}:`;
+  const env = { ...BASE_ENV, REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  const run = (args: string[], input?: string) => spawnSync(process.execPath, [USERS, ...args], { env, input: input ?? '', encoding: 'utf8', cwd: '/tmp' });
+  afterAll(async () => {
+    const redis = createRedisClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
+    await redis.connect();
+    await deleteKeys(redis, prefix);
+    await redis.close();
+  });
+
+  test('add reads the password from standard input; list and remove work; the password is never printed', () => {
+    const added = run(['add', 'Alice'], 'a-long-password\n');
+    expect(added.status).toBe(0);
+    expect(added.stdout).toBe('added alice\n');
+    expect(added.stdout + added.stderr).not.toContain('a-long-password');
+    expect(run(['add', 'alice'], 'another-password\n').stdout).toBe('updated alice\n');
+    expect(run(['list']).stdout).toBe('alice\n');
+    expect(run(['remove', 'alice']).stdout).toBe('removed alice\n');
+    expect(run(['list']).stdout).toBe('');
+    expect(run(['remove', 'alice']).status).toBe(1);
+  });
+
+  test('refuses a short password, a bad username and unknown commands', () => {
+    expect(run(['add', 'bob'], 'short\n').status).toBe(2);
+    expect(run(['add', '-bad name'], 'a-long-password\n').status).toBe(2);
+    const usage = run(['frobnicate']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('usage:');
+  });
+});
