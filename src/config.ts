@@ -86,7 +86,7 @@ const schema = z.object({
   PORT: integer(0, 65535, 3000),
   // The key's value never appears in a message: only whether it is well formed.
   PERF_API_KEY: optionalText.refine((v) => v === undefined || KEY_PATTERN.test(v), {
-    message: 'is not a Perf key (expected pk_test_… or pk_live_…); its value is not shown',
+    error: 'is not a Perf key (expected pk_test_… or pk_live_…); its value is not shown',
   }),
   PERF_BASE_URL: z
     .string()
@@ -97,7 +97,7 @@ const schema = z.object({
   SESSION_SECRET: optionalText
     .transform((v) => v?.split(',').map((s) => s.trim()).filter((s) => s !== ''))
     .refine((list) => list === undefined || (list.length > 0 && list.every((s) => s.length >= 32)), {
-      message: 'every comma-separated secret must be at least 32 characters',
+      error: 'every comma-separated secret must be at least 32 characters',
     }),
   REDIS_URL: optionalText.pipe(
     z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
@@ -131,7 +131,7 @@ const schema = z.object({
     .transform((v) => (v === undefined || v === '' ? 'info' : v))
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
-    message: 'must be at least 16 characters',
+    error: 'must be at least 16 characters',
   }),
 });
 

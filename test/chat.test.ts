@@ -108,7 +108,7 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
     [{ message: 'x'.repeat(100_001) }, /"message"/],
     [['hi'], /JSON object/],
   ])('when the body is %j, answers 400 naming the problem, with no upstream call', async (body, message) => {
-    const res = await agent.post('/api/chat').send(body as object).expect(400);
+    const res = await agent.post('/api/chat').send(body).expect(400);
     expect(res.body.error.type).toBe('invalid_request');
     expect(res.body.error.message).toMatch(message);
     expect(h.standIn.requests).toHaveLength(0);

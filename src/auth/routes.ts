@@ -26,17 +26,19 @@ const credentials = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 
-function regenerate(req: Express.Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err as Error) : resolve())));
+/** express-session's callback methods as promises. */
+function settle(call: (done: (err?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    call((err) => {
+      if (err === undefined || err === null) resolve();
+      else reject(err instanceof Error ? err : new Error('session store error'));
+    });
+  });
 }
 
-function save(req: Express.Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((err: unknown) => (err ? reject(err as Error) : resolve())));
-}
-
-function destroy(req: Express.Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err as Error) : resolve())));
-}
+const regenerate = (req: Express.Request) => settle((done) => req.session.regenerate(done));
+const save = (req: Express.Request) => settle((done) => req.session.save(done));
+const destroy = (req: Express.Request) => settle((done) => req.session.destroy(done));
 
 export function authRoutes(deps: AuthDeps): Router {
   const { config, users, loginThrottle, now } = deps;

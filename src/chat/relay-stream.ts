@@ -27,14 +27,14 @@ export async function relayStream(ctx: CallContext): Promise<void> {
   const splitter = new SseSplitter();
   const upstream = answer.body[Symbol.asyncIterator]();
   let costUsd: number | undefined;
-  let sawDone = false;
+  const seen = { done: false };
 
   const forward = async (events: SseEvent[]): Promise<void> => {
     for (const event of events) {
       if (event.costUsd !== undefined) costUsd = event.costUsd;
       if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
-      if (event.data === '[DONE]') sawDone = true;
+      if (event.data === '[DONE]') seen.done = true;
       if (!res.write(formatEvent(event.data))) {
         guard.suspendIdle();
         await drained(res);
@@ -55,7 +55,7 @@ export async function relayStream(ctx: CallContext): Promise<void> {
       await forward(splitter.push(next.value as Buffer));
     }
     await forward(splitter.end());
-    if (!sawDone) failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf ended the answer early.'), true, 200);
+    if (!seen.done) failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf ended the answer early.'), true, 200);
   } catch (err) {
     if (guard.clientGone) {
       facts.outcome = 'client_gone';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Config } from '../config';
-import { HttpError } from '../http/errors';
+import { HttpError, requestIdOf } from '../http/errors';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
 import type { Ledger } from '../limits/ledger';
@@ -61,7 +61,7 @@ export function chatHandler(deps: ChatDeps) {
       guard: new CallGuard(res, config.upstreamTimeoutMs),
       settlement,
       facts,
-      requestId: String(req.id),
+      requestId: requestIdOf(req),
       logger,
       streamIdleTimeoutMs: config.streamIdleTimeoutMs,
     };

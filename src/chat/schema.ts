@@ -20,7 +20,7 @@ const chatRequest = z
   .strictObject({
     messages: z.array(message).min(1, 'must hold at least one message').max(LIMITS.messages, `must hold at most ${LIMITS.messages} messages`).optional(),
     message: text.optional(),
-    max_cost_per_call: z.number().positive('must be a positive number of USD').finite().optional(),
+    max_cost_per_call: z.number().positive('must be a positive number of USD').optional(),
     stream: z.boolean().optional(),
     model: z.string().regex(/^[\w.:/-]{1,100}$/, 'must be a model name such as gpt-4o-mini').optional(),
     max_tokens: z.int().min(1).max(1_000_000).optional(),
@@ -28,7 +28,7 @@ const chatRequest = z
     top_p: z.number().gt(0).max(1).optional(),
   })
   .refine((body) => (body.messages === undefined) !== (body.message === undefined), {
-    message: 'give either "messages" or "message", not both and not neither',
+    error: 'give either "messages" or "message", not both and not neither',
   });
 
 export type ChatRequest = z.infer<typeof chatRequest>;

@@ -57,6 +57,11 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
 }
 
+/** The id pino-http gave the request (ours, or the router's X-Request-Id). */
+export function requestIdOf(req: { id?: unknown }): string {
+  return typeof req.id === 'string' ? req.id : '';
+}
+
 export const notFound: RequestHandler = function notFound(_req, _res, next) {
   next(new HttpError(404, 'not_found', 'No such route.'));
 };
@@ -72,6 +77,6 @@ export function errorHandler(): ErrorRequestHandler {
       return;
     }
     if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
-    res.status(httpError.status).json(errorBody(httpError, String(req.id)));
+    res.status(httpError.status).json(errorBody(httpError, requestIdOf(req)));
   };
 }

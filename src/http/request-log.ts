@@ -52,5 +52,5 @@ export function requestLog(logger: Logger, pseudonym: (username: string) => stri
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request failed',
     wrapSerializers: false,
-  }) as unknown as RequestHandler;
+  });
 }
