@@ -15,7 +15,7 @@ import { securityHeaders } from './http/security-headers';
 import type { Logger } from './infra/logger';
 import { countRequests, metricsHandler } from './infra/metrics';
 import type { Metrics } from './infra/metrics';
-import { rateLimit } from './limits/rate-limit-middleware';
+import { countRefusedRequest } from './limits/rate-limit-middleware';
 import type { PerfClient } from './perf/client';
 import type { Stores } from './stores';
 
@@ -62,11 +62,10 @@ export function createApp(deps: AppDeps): Express {
   api.post(
     '/chat',
     requireUser,
-    rateLimit(stores.rateLimit, () => metrics?.rateLimitRejections.inc()),
-    // Checked after the limit so that 413 and 415 answers carry the rate-limit headers too.
     requireJsonBody,
     json({ limit: '1mb', strict: true, type: () => true }),
-    chatHandler({ config, perf, ledger: stores.ledger, logger, metrics }),
+    chatHandler({ config, perf, ledger: stores.ledger, limiter: stores.rateLimit, logger, metrics }),
+    countRefusedRequest(stores.rateLimit, () => metrics?.rateLimitRejections.inc()),
   );
   api.get('/usage', requireUser, usageHandler({ limiter: stores.rateLimit, ledger: stores.ledger }));
   app.use('/api', noStore, guard, ...sessions, api);

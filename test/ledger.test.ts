@@ -160,3 +160,16 @@ test('the Redis ledger survives SCRIPT FLUSH (scripts are re-sent on NOSCRIPT)',
   await redis.scriptFlush();
   expect(await ledger.reserve(user, 'b', 1)).toEqual({ ok: true });
 });
+
+test('a gated reservation reserves nothing while the rate-limit counter is over its limit', async () => {
+  const ledger = new RedisLedger(redis, prefix, 50_000, WINDOW);
+  const user = `u-${randomUUID()}`;
+  const counter = `${prefix}rl:${user}`;
+  await redis.set(counter, '6');
+  expect(await ledger.reserve(user, 'a', 1_000, { key: counter, limit: 5 })).toMatchObject({ ok: false, gated: true });
+  expect(await ledger.status(user)).toMatchObject({ usedMicros: 0, reservedMicros: 0 });
+  await redis.set(counter, '5');
+  expect(await ledger.reserve(user, 'b', 1_000, { key: counter, limit: 5 })).toEqual({ ok: true });
+  await redis.del(counter);
+  expect(await ledger.reserve(user, 'c', 1_000, { key: counter, limit: 5 })).toEqual({ ok: true });
+});

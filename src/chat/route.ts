@@ -5,10 +5,13 @@ import { HttpError, requestIdOf } from '../http/errors';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
 import type { Ledger } from '../limits/ledger';
+import type { UserRateLimit } from '../limits/rate-limit';
 import { microsToUsd, usdToMicros } from '../limits/money';
 import type { PerfChatBody, PerfClient } from '../perf/client';
 import { ClientGone, UpstreamError } from '../perf/errors';
 import { currentUser } from '../auth/require-user';
+import { admit } from './admission';
+import type { AdmissionDeps } from './admission';
 import type { CallContext, CallFacts } from './call-context';
 import { CallGuard } from './call-guard';
 import { relayJson } from './relay-json';
@@ -21,13 +24,21 @@ export interface ChatDeps {
   config: Config;
   perf: PerfClient;
   ledger: Ledger;
+  limiter: UserRateLimit;
   logger: Logger;
   metrics?: Metrics | undefined;
 }
 
-/** POST /api/chat after the session and rate limit: validate → reserve → call → settle → relay. */
+/** POST /api/chat after the session: validate → rate limit + reserve → call → settle → relay. */
 export function chatHandler(deps: ChatDeps) {
   const { config, perf, ledger, logger, metrics } = deps;
+  const admission: AdmissionDeps = {
+    limiter: deps.limiter,
+    ledger,
+    logger,
+    onRateLimited: () => metrics?.rateLimitRejections.inc(),
+    onBudgetExceeded: () => metrics?.budgetRejections.inc(),
+  };
   return async function chat(req: Request, res: Response): Promise<void> {
     const user = currentUser(req);
     const request = parseChatRequest(req.body);
@@ -35,21 +46,7 @@ export function chatHandler(deps: ChatDeps) {
     if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.');
 
     const reservationId = randomUUID();
-    let reserved;
-    try {
-      reserved = await ledger.reserve(user, reservationId, capMicros);
-    } catch (err) {
-      // Money fails closed: without the ledger there is no upstream call.
-      logger.error({ err: { message: (err as Error).message } }, 'spend ledger unavailable');
-      throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
-    }
-    if (!reserved.ok) {
-      const message = reserved.neverFits
-        ? 'This call\'s cost cap is larger than your whole budget; lower max_cost_per_call.'
-        : 'Your spend budget is used up for now.';
-      metrics?.budgetRejections.inc();
-      throw new HttpError(429, 'budget_exceeded', message, reserved.retryAfterSeconds);
-    }
+    await admit(admission, res, user, reservationId, capMicros);
 
     const facts: CallFacts = { stream: request.stream === true };
     res.locals.call = facts;

@@ -1,13 +1,22 @@
 /** A per-user spend budget over a rolling window, in integer micro-dollars. */
 export interface Ledger {
-  /** Atomically sets aside `amountMicros` if it fits in what is left of the budget. */
-  reserve(user: string, reservationId: string, amountMicros: number): Promise<ReserveResult>;
+  /**
+   * Atomically sets aside `amountMicros` if it fits in what is left of the budget. With a gate,
+   * nothing is reserved when the rate-limit counter in Redis is already over its limit.
+   */
+  reserve(user: string, reservationId: string, amountMicros: number, gate?: RateGate): Promise<ReserveResult>;
   /** Closes a reservation once: charge what Perf reported, keep it all, or release it all. */
   settle(user: string, reservationId: string, outcome: SettleOutcome): Promise<void>;
   status(user: string): Promise<BudgetStatus>;
 }
 
-export type ReserveResult = { ok: true } | { ok: false; retryAfterSeconds: number; neverFits: boolean };
+export type ReserveResult = { ok: true } | { ok: false; retryAfterSeconds: number; neverFits: boolean; gated?: true };
+
+/** The Redis key of a rate-limit counter and its limit (see admission.ts). */
+export interface RateGate {
+  key: string;
+  limit: number;
+}
 
 export type SettleOutcome =
   | { kind: 'charge'; micros: number }

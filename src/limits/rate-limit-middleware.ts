@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import { HttpError } from '../http/errors';
 import type { RateLimitState, UserRateLimit } from './rate-limit';
 
@@ -8,22 +8,31 @@ export function setRateLimitHeaders(res: Response, state: RateLimitState): void 
   res.setHeader('X-RateLimit-Reset', String(state.resetAt));
 }
 
-/** Spends one request of the signed-in user's limit; the headers go on every answer after it. */
-export function rateLimit(limiter: UserRateLimit, onRejected?: () => void): RequestHandler {
-  return async function rateLimit(req, res, next) {
-    const user = req.session.user?.username;
-    if (user === undefined) throw new HttpError(401, 'unauthorized', 'Sign in first.');
+/**
+ * A signed-in request refused before admission (bad JSON, 413, 415, 400) still spends one
+ * request of the limit and carries the headers: every /api/chat answer says where the caller
+ * stands, and a stream of bad requests is limited like any other.
+ */
+export function countRefusedRequest(limiter: UserRateLimit, onRejected?: () => void): ErrorRequestHandler {
+  return async function countRefusedRequest(err: unknown, req, res, next) {
+    const user = (req as { session?: { user?: { username: string } } }).session?.user?.username;
+    if (user === undefined || res.headersSent || res.getHeader('X-RateLimit-Limit') !== undefined) {
+      next(err);
+      return;
+    }
     let state: RateLimitState;
     try {
       state = await limiter.consume(user);
     } catch {
-      throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
+      next(err);
+      return;
     }
     setRateLimitHeaders(res, state);
     if (!state.allowed) {
       onRejected?.();
-      throw new HttpError(429, 'rate_limit_exceeded', 'Too many requests; slow down.', state.retryAfterSeconds);
+      next(new HttpError(429, 'rate_limit_exceeded', 'Too many requests; slow down.', state.retryAfterSeconds));
+      return;
     }
-    next();
+    next(err);
   };
 }

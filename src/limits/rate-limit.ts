@@ -45,6 +45,11 @@ export class UserRateLimit {
     return this.limiter.points;
   }
 
+  /** The user's counter key when the limit lives in Redis; undefined in memory. */
+  redisKey(user: string): string | undefined {
+    return this.limiter instanceof RateLimiterRedis ? this.limiter.getKey(user) : undefined;
+  }
+
   async consume(user: string): Promise<RateLimitState> {
     try {
       return this.toState(await this.limiter.consume(user), true);

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../infra/redis';
 import { RedisScript } from '../infra/redis-script';
-import type { BudgetStatus, Ledger, LedgerWindow, ReserveResult, SettleOutcome } from './ledger';
+import type { BudgetStatus, Ledger, LedgerWindow, RateGate, ReserveResult, SettleOutcome } from './ledger';
 import { budgetOf } from './ledger';
 
 /*
@@ -38,7 +38,8 @@ end
 `;
 
 const RESERVE = new RedisScript(`${SWEEP}
-local budget, amount, id = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local budget, amount, id, gateLimit = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+if KEYS[2] and tonumber(redis.call('GET', KEYS[2]) or '0') > gateLimit then return { 2, 0, 0 } end
 if budget >= 0 and total + amount > budget then
   if amount > budget then return { 0, math.ceil(windowMs / 1000), 1 } end
   table.sort(buckets, function(a, b) return a[1] < b[1] end)
@@ -103,9 +104,11 @@ export class RedisLedger implements Ledger {
     return [this.now(), this.window.windowMs, this.window.bucketMs, this.window.staleReservationMs];
   }
 
-  async reserve(user: string, id: string, amount: number): Promise<ReserveResult> {
-    const [ok, retryAfter, neverFits] = (await RESERVE.run(this.redis, [this.key(user)], [...this.windowArgs(), this.budget, amount, id])) as number[];
+  async reserve(user: string, id: string, amount: number, gate?: RateGate): Promise<ReserveResult> {
+    const keys = gate === undefined ? [this.key(user)] : [this.key(user), gate.key];
+    const [ok, retryAfter, neverFits] = (await RESERVE.run(this.redis, keys, [...this.windowArgs(), this.budget, amount, id, gate?.limit ?? 0])) as number[];
     if (ok === 1) return { ok: true };
+    if (ok === 2) return { ok: false, retryAfterSeconds: 0, neverFits: false, gated: true };
     return { ok: false, retryAfterSeconds: retryAfter ?? 1, neverFits: neverFits === 1 };
   }
 
