@@ -15,6 +15,8 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/process/**/*.test.ts'],
+      // Builds dist/ when it is older than src/: these tests run `node dist/server.js`.
+      globalSetup: '<rootDir>/test/process/global-setup.ts',
     },
     {
       displayName: 'e2e',

@@ -47,9 +47,18 @@ export function sessionMiddleware(config: Config, store: Store): RequestHandler 
     },
   });
   return function sessions(req, res, next) {
+    let passed = false;
     inner(req, res, (err?: unknown) => {
+      // express-session also reports a failed save/touch/destroy at the end of the answer through
+      // this same callback, after the chain has moved on and the headers are out. A second next()
+      // would reach Express's final handler, which destroys the socket under the answer.
+      if (passed) return;
+      passed = true;
       // A store that cannot be read must not look like "signed out" nor crash: it is a 503.
       if (err !== undefined && err !== null) {
+        // With unset: 'destroy', express-session would otherwise delete this (unloaded) session
+        // from the store at the end of the answer, signing the user out over a passing failure.
+        delete (req as { sessionID?: string }).sessionID;
         next(new HttpError(503, 'service_unavailable', 'Sessions are temporarily unavailable.'));
         return;
       }

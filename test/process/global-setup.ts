@@ -18,7 +18,7 @@ function newestMtime(dir: string): number {
 
 export default function globalSetup(): void {
   const root = path.resolve(__dirname, '..', '..');
-  let built = 0;
+  let built: number;
   try {
     built = statSync(path.join(root, 'dist', 'server.js')).mtimeMs;
   } catch {

@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { Agent } from 'undici';
+import type { RedisProcess } from './harness';
+import { call, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, tempDir, waitFor } from './harness';
+
+const KEY = 'pk_test_tlssuite_0001';
+const PASSWORD = 'tls test password';
+
+let redis: RedisProcess;
+let perfUrl: string;
+let cert: string;
+let agent: Agent;
+
+beforeAll(async () => {
+  // A self-signed certificate, as some Heroku Redis plans present: valid for 127.0.0.1, signed by nobody we trust.
+  const dir = tempDir();
+  cert = path.join(dir, 'redis.crt');
+  const key = path.join(dir, 'redis.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  redis = await startRedis({
+    scheme: 'rediss',
+    args: (port) => ['--port', '0', '--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no'],
+  });
+  ({ url: perfUrl } = await startStandIn([KEY]));
+  await seedUsers(redis.url, ['tess'], PASSWORD, false);
+  agent = newAgent();
+});
+
+afterAll(stopEverything);
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return productionEnv({ PERF_API_KEY: KEY, PERF_BASE_URL: perfUrl, REDIS_URL: redis.url, ...extra });
+}
+
+describe('REDIS_URL with rediss:// against a self-signed certificate', () => {
+  test('when REDIS_TLS_REJECT_UNAUTHORIZED is left at its default, the certificate is refused: /readyz 503, sign-in 503, and the reason is logged', async () => {
+    const app = await startApp(env());
+    const readyz = await call(agent, app.url, 'GET', '/readyz');
+    expect(readyz.status).toBe(503);
+    expect((await call(agent, app.url, 'GET', '/healthz')).status).toBe(200);
+    const login = await call(agent, app.url, 'POST', '/auth/login', { body: { username: 'tess', password: PASSWORD } });
+    expect(login.status).toBe(503);
+    const errors = app.logs().filter((l) => l.msg === 'redis error' || l.msg === 'redis connect failed');
+    expect(errors.map((l) => (l.err as { message: string }).message).join(' ')).toMatch(/self[- ]signed certificate/);
+    app.child.kill('SIGTERM');
+    expect((await app.exit).code).toBe(0);
+  });
+
+  test('when REDIS_TLS_REJECT_UNAUTHORIZED=false, the connection works and the app warns that the certificate is not verified', async () => {
+    const app = await startApp(env({ REDIS_TLS_REJECT_UNAUTHORIZED: 'false' }));
+    await waitFor('/readyz 200', async () => (await call(agent, app.url, 'GET', '/readyz')).status === 200, 5000);
+    const cookie = await signIn(agent, app.url, 'tess', PASSWORD);
+    const chat = await call(agent, app.url, 'POST', '/api/chat', { cookie, body: { message: 'over tls' } });
+    expect(chat.status).toBe(200);
+    expect(app.logs().some((l) => l.level === 40 && String(l.msg).includes('REDIS_TLS_REJECT_UNAUTHORIZED=false'))).toBe(true);
+    app.child.kill('SIGTERM');
+    expect((await app.exit).code).toBe(0);
+  });
+
+  test('when the certificate is trusted (NODE_EXTRA_CA_CERTS) the default setting verifies it and connects', async () => {
+    const app = await startApp({ ...env(), NODE_EXTRA_CA_CERTS: cert });
+    await waitFor('/readyz 200', async () => (await call(agent, app.url, 'GET', '/readyz')).status === 200, 5000);
+    expect(app.logs().some((l) => String(l.msg).includes('REDIS_TLS_REJECT_UNAUTHORIZED=false'))).toBe(false);
+    app.child.kill('SIGTERM');
+    expect((await app.exit).code).toBe(0);
+  });
+});
