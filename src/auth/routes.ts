@@ -4,6 +4,8 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { HttpError } from '../http/errors';
+import { withDeadline } from '../infra/deadline';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 import { verifyPassword } from './passwords';
 import { requireUser } from './require-user';
@@ -52,7 +54,7 @@ export function authRoutes(deps: AuthDeps): Router {
     const throttleKey = `${username}|${req.ip ?? 'unknown'}`;
     // Consumed before checking, so that concurrent guesses cannot slip past the count.
     try {
-      await loginThrottle.consume(throttleKey);
+      await withDeadline(loginThrottle.consume(throttleKey), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle');
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
         const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
@@ -71,7 +73,8 @@ export function authRoutes(deps: AuthDeps): Router {
       deps.onFailedLogin?.();
       throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
     }
-    await loginThrottle.delete(throttleKey);
+    // Best effort: if it fails, the failures stay counted until their window ends.
+    await withDeadline(loginThrottle.delete(throttleKey), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle').catch(() => undefined);
     // A new session id on every sign-in: an id planted before sign-in is worth nothing after it.
     await regenerate(req);
     const t = now();

@@ -1,3 +1,5 @@
+import { withDeadline } from '../infra/deadline';
+import { REDIS_COMMAND_TIMEOUT_MS } from '../infra/redis';
 import type { RedisClient } from '../infra/redis';
 
 export interface UserRecord {
@@ -31,7 +33,7 @@ export class RedisUserStore implements UserStore {
   }
 
   async get(username: string): Promise<UserRecord | undefined> {
-    const raw = await this.redis.get(this.key(username));
+    const raw = await withDeadline(this.redis.get(this.key(username)), REDIS_COMMAND_TIMEOUT_MS, 'user lookup');
     return raw === null ? undefined : (JSON.parse(raw) as UserRecord);
   }
 

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isStoreUnavailable } from '../infra/deadline';
 
 export type ErrorType =
   | 'unauthorized'
@@ -45,6 +46,7 @@ export function errorBody(err: HttpError, requestId: string): ErrorBody {
 /** Maps what body-parser and friends throw onto our contract; anything else is a 500. */
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (isStoreUnavailable(err)) return new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
   const e = err as { type?: unknown; status?: unknown; expose?: unknown };
   if (e.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'The request body is too large.');
   if (e.type === 'entity.parse.failed') return new HttpError(400, 'invalid_request', 'The request body is not valid JSON.');

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { withDeadline } from './deadline';
+import { REDIS_COMMAND_TIMEOUT_MS } from './redis';
 import type { RedisClient } from './redis';
 
 /**
@@ -12,8 +14,11 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const argv = args.map(String);
+  run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return withDeadline(this.send(client, keys, args.map(String)), REDIS_COMMAND_TIMEOUT_MS, 'redis script');
+  }
+
+  private async send(client: RedisClient, keys: string[], argv: string[]): Promise<unknown> {
     try {
       return await client.sendCommand(['EVALSHA', this.sha, String(keys.length), ...keys, ...argv]);
     } catch (err) {

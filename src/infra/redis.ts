@@ -1,8 +1,14 @@
 import { createClient } from 'redis';
 import type { Logger } from './logger';
 
-function buildClient(url: string, socket: Record<string, unknown>) {
-  return createClient({ url, disableOfflineQueue: true, socket });
+/**
+ * A Redis that is connected but silent (paused, overloaded, a black-holed network) must not hold
+ * requests either: every command gives up after this long, well inside the 2 s a caller may wait.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1500;
+
+function buildClient(url: string, socket: Record<string, unknown>, commandTimeoutMs: number) {
+  return createClient({ url, disableOfflineQueue: true, socket, commandOptions: { timeout: commandTimeoutMs } });
 }
 
 export type RedisClient = ReturnType<typeof buildClient>;
@@ -11,6 +17,7 @@ export interface RedisOptions {
   url: string;
   tlsRejectUnauthorized: boolean;
   connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -19,11 +26,12 @@ export interface RedisOptions {
  */
 export function createRedisClient(options: RedisOptions, logger: Logger): RedisClient {
   const tls = options.url.startsWith('rediss://');
-  const client = buildClient(options.url, {
+  const socket = {
     connectTimeout: options.connectTimeoutMs ?? 2000,
     reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
     ...(tls ? { tls: true, rejectUnauthorized: options.tlsRejectUnauthorized } : {}),
-  });
+  };
+  const client = buildClient(options.url, socket, options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS);
   let lastErrorLog = 0;
   client.on('error', (err: Error) => {
     // One line a few seconds is enough while Redis is away; the reconnect loop would flood the log.

@@ -79,6 +79,9 @@ export interface RedisProcess {
   /** SIGKILL: no goodbye to the clients. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: connected, but not answering. */
+  pause(): void;
+  resume(): void;
 }
 
 /** A plain redis-server on a free port; `extraArgs` add persistence or TLS. */
@@ -99,7 +102,14 @@ export async function startRedis(options: { args?: (port: number) => string[]; s
         return out.includes('Ready to accept connections');
       });
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async kill() {
+      child?.kill('SIGCONT');
       if (child === undefined) return;
       const proc = child;
       proc.kill('SIGKILL');

@@ -1,0 +1,34 @@
+/**
+ * A store that is connected but silent must not hold a request: node-redis gives up on a command
+ * only while it waits to be written, never once it is on the wire. Every call into a store goes
+ * through this instead, and a late reply is simply ignored.
+ */
+export class StoreTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not answer within ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeoutError(what, ms)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Errors that mean "the store is unavailable right now": answered as 503, never as 500. */
+const UNAVAILABLE = new Set([
+  'StoreTimeoutError',
+  'ClientClosedError',
+  'ClientOfflineError',
+  'SocketClosedUnexpectedlyError',
+  'ConnectionTimeoutError',
+  'TimeoutError',
+  'ReconnectStrategyError',
+]);
+
+export function isStoreUnavailable(err: unknown): boolean {
+  return err instanceof Error && (UNAVAILABLE.has(err.name) || UNAVAILABLE.has(err.constructor.name));
+}
