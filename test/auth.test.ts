@@ -178,12 +178,12 @@ describe('session cookie in production', () => {
   });
 });
 
-describe('session timeouts', () => {
+describe.each(modes())('session timeouts (%s stores)', (mode) => {
   let clock = Date.now();
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      mode: 'memory',
+      mode,
       now: () => clock,
       env: { SESSION_IDLE_TIMEOUT_SECONDS: '600', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3600' },
     });
@@ -206,5 +206,16 @@ describe('session timeouts', () => {
     }
     clock += 300_001;
     await agent.get('/auth/me').expect(401);
+  });
+
+  test('after a timeout the same browser can sign in again', async () => {
+    await h.addUser('returning');
+    const agent = h.agent();
+    await agent.post('/auth/login').send({ username: 'returning', password: PASSWORD }).expect(200);
+    clock += 601_000;
+    await agent.get('/auth/me').expect(401);
+    await agent.post('/api/chat').send({ message: 'hi' }).expect(401);
+    await agent.post('/auth/login').send({ username: 'returning', password: PASSWORD }).expect(200);
+    await agent.get('/auth/me').expect(200);
   });
 });

@@ -85,6 +85,9 @@ export function sessionTimeouts(config: Config, now: () => number): RequestHandl
     const lastSeenAt = sess.lastSeenAt ?? 0;
     if (t - createdAt >= absoluteMs || t - lastSeenAt >= idleMs) {
       sess.destroy(() => {
+        // destroy() removes req.session; an empty one makes the request simply "signed out"
+        // (401 on protected routes, and sign-in still works) rather than "store unavailable".
+        req.sessionStore.generate(req);
         next();
       });
       return;

@@ -18,13 +18,15 @@ export class CallGuard {
     res.on('close', () => {
       if (!res.writableFinished) this.abort(new ClientGone());
     });
+    // The browser may have left while we validated and reserved: 'close' will not fire again.
+    if (res.destroyed) this.abort(new ClientGone());
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  get clientGone(): boolean {
+  isClientGone(): boolean {
     return this.signal.aborted && this.signal.reason instanceof ClientGone;
   }
 

@@ -23,7 +23,7 @@ export async function relayJson(ctx: CallContext): Promise<void> {
     await ctx.settlement.settle({ kind: 'keep' });
     const reason: unknown = ctx.guard.signal.reason;
     if (reason instanceof UpstreamTimeout) throw timeoutError('response');
-    if (ctx.guard.clientGone) throw err;
+    if (ctx.guard.isClientGone()) throw err;
     throw new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off its answer.'), true, 200);
   } finally {
     ctx.guard.done();

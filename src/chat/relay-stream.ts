@@ -57,7 +57,7 @@ export async function relayStream(ctx: CallContext): Promise<void> {
     await forward(splitter.end());
     if (!seen.done) failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf ended the answer early.'), true, 200);
   } catch (err) {
-    if (guard.clientGone) {
+    if (guard.isClientGone()) {
       facts.outcome = 'client_gone';
     } else if (guard.signal.reason instanceof UpstreamTimeout) {
       failure = timeoutError(guard.signal.reason.phase);

@@ -62,12 +62,19 @@ export function chatHandler(deps: ChatDeps) {
       logger,
       streamIdleTimeoutMs: config.streamIdleTimeoutMs,
     };
+    if (ctx.guard.isClientGone()) {
+      // Gone before anything was sent to Perf: nothing was spent.
+      facts.outcome = 'client_gone';
+      facts.settled = 'release';
+      await settlement.settle({ kind: 'release' });
+      return;
+    }
     if (request.stream === true) metrics?.openStreams.inc();
     try {
       await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
     } catch (err) {
       ctx.guard.done();
-      if (err instanceof ClientGone || ctx.guard.clientGone) {
+      if (err instanceof ClientGone || ctx.guard.isClientGone()) {
         // The browser left while Perf was (maybe) working: its cost is unknown, so it stays charged.
         facts.outcome = 'client_gone';
         await settlement.settle({ kind: 'keep' });
