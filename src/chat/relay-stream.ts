@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import { drained } from '../http/drained';
 import { errorBody, HttpError } from '../http/errors';
 import { costToMicros } from '../limits/money';
 import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
@@ -84,17 +84,4 @@ export async function relayStream(ctx: CallContext): Promise<void> {
     if (!res.writableEnded && !res.destroyed) res.write(formatEvent(JSON.stringify(errorBody(failure.httpError, ctx.requestId))));
   }
   if (!res.writableEnded && !res.destroyed) res.end();
-}
-
-/** Resolves when the browser has taken what was written, or has gone. */
-function drained(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

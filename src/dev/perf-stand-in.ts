@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { drained } from '../http/drained';
 
 /**
  * A stand-in for Perf's API that speaks its contract over real HTTP: `/v1/chat`,
@@ -247,17 +248,7 @@ async function sendStream(res: ServerResponse, reply: string, scenario: Scenario
       return;
     }
     onSent(event.length);
-    if (!res.write(event)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
+    if (!res.write(event)) await drained(res);
     sent += 1;
     if (scenario.chunkDelayMs !== undefined && scenario.chunkDelayMs > 0) await sleep(scenario.chunkDelayMs);
   }

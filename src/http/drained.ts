@@ -1,0 +1,14 @@
+import type { Writable } from 'node:stream';
+
+/** Resolves when a writable that refused more data can take it again, or has gone away. */
+export function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
