@@ -74,7 +74,12 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
   // Above Heroku's 55 s router idle limit, so the router always closes idle connections first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new Error(err.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT)` : `cannot listen on port ${config.port}: ${err.message}`));
+    });
+    server.listen(config.port, resolve);
+  });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, mode: stores.mode, perf: standIn === undefined ? 'perf' : 'stand-in' }, `perf-bff listening on http://localhost:${port}`);
 
@@ -95,14 +100,28 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
         logger.warn('shutdown timeout reached: closing the remaining connections');
         server.closeAllConnections();
       }
-      await dispatcher.close().catch(() => undefined);
-      if (redis?.isOpen === true) await redis.close().catch(() => undefined);
+      // A graceful close waits for every reply still owed; a silent Redis (or Perf) would owe them
+      // forever. Ledger writes still in flight get this grace period, then the sockets are cut.
+      await closeWithin(() => dispatcher.close(), () => dispatcher.destroy(), 2000);
+      const client = redis;
+      if (client?.isOpen === true) await closeWithin(() => client.close(), () => client.destroy(), 2000);
       await standIn?.close();
       logger.info('shut down');
     })();
     return closing;
   };
   return { server, url: `http://127.0.0.1:${port}`, shutdown, ...(standIn === undefined ? {} : { standIn }) };
+}
+
+async function closeWithin(close: () => Promise<unknown>, destroy: () => unknown, ms: number): Promise<void> {
+  const closed = await Promise.race([close().then(() => true, () => true), delay(ms).then(() => false)]);
+  if (!closed) {
+    try {
+      await destroy();
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -72,18 +72,25 @@ describe.each(modes())('spend budget and settling (%s stores)', (mode) => {
     expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0, reserved_usd: 0, remaining_usd: 0.05 });
   });
 
-  test('Perf timing out: everything is released', async () => {
+  test('Perf timing out with the request in hand: the reservation is kept (Perf may still finish and bill)', async () => {
     const cookie = await h.sessionCookie();
     h.standIn.enqueue({ hang: true });
     await chat(h, cookie, { message: 'hi' }).expect(504);
-    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 });
   });
 
-  test('Perf refusing connections: everything is released', async () => {
+  test('Perf dropping the connection after taking the request, on every attempt: the reservation is kept', async () => {
     const cookie = await h.sessionCookie();
     h.standIn.enqueue({ dropConnection: true }, { dropConnection: true }, { dropConnection: true });
     await chat(h, cookie, { message: 'hi' }).expect(502);
-    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 });
+  });
+
+  test('explicit failures after an ambiguous attempt: what the ambiguous attempt may have cost stays charged', async () => {
+    const cookie = await h.sessionCookie();
+    h.standIn.enqueue({ dropConnection: true }, { status: 500 }, { status: 503 });
+    await chat(h, cookie, { message: 'hi' }).expect(502);
+    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 });
   });
 
   test('the client leaving a JSON call: the upstream call is aborted and the reservation kept', async () => {
@@ -198,5 +205,20 @@ describe('when the ledger cannot be reached', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(res.body.error.type).toBe('service_unavailable');
     expect(h.standIn.requests).toHaveLength(0);
+  });
+});
+
+describe('when Perf refuses connections (the request never reached it)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ mode: 'redis', env: { PERF_BASE_URL: 'http://127.0.0.1:1', UPSTREAM_TIMEOUT_MS: '3000' } });
+  });
+  afterAll(() => h.close());
+
+  test('answers 502 upstream_unavailable and releases everything', async () => {
+    const cookie = await h.sessionCookie();
+    const res = await chat(h, cookie, { message: 'hi' }).expect(502);
+    expect(res.body.error.type).toBe('upstream_unavailable');
+    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
   });
 });

@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import { startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
-import { RedisRoundTripCounter } from './helpers/redis-rtt-proxy';
+import { RedisRoundTripCounter } from '../src/dev/redis-round-trips';
 import { openStream } from './helpers/sse-client';
 
 /** The stated budget of Redis round trips for one chat request (session, admission, settle). */

@@ -92,6 +92,18 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
     await waitFor(() => h.standIn.aborted === 1, 1000);
   });
 
+  test('a reader that stalls and then leaves: the upstream is closed and the call settles at once', async () => {
+    h.standIn.enqueue({ paddingBytes: 32 * 1024 * 1024 });
+    const own = await h.sessionCookie();
+    const stream = await openStream(h.url, own, { message: 'x', stream: true });
+    stream.res.pause();
+    await new Promise((r) => setTimeout(r, 500)); // the relay is now waiting for the browser
+    stream.req.destroy();
+    await waitFor(() => h.standIn.aborted === 1, 1000);
+    await new Promise((r) => setTimeout(r, 300)); // settling follows the upstream close
+    expect(await h.usage(own)).toMatchObject({ reserved_usd: 0, spent_usd: 0.01 });
+  });
+
   test('a slow reader does not make the proxy buffer the answer: the upstream is held back, memory stays bounded', async () => {
     const total = 48 * 1024 * 1024;
     h.standIn.enqueue({ paddingBytes: total });

@@ -41,28 +41,30 @@ export async function admit(deps: AdmissionDeps, res: Response, user: string, re
       [budget] = await Promise.allSettled([deps.ledger.reserve(user, reservationId, capMicros)]);
     }
   }
-  const reserved = budget.status === 'fulfilled' && budget.value.ok;
-  const giveBack = async (): Promise<void> => {
-    if (!reserved) return;
-    try {
-      await deps.ledger.settle(user, reservationId, { kind: 'release' });
-    } catch (err) {
+  // Handed back when the call will not go ahead. A reserve that failed or timed out may still run
+  // in Redis later: the release queues behind it on the same connection (unknown ids are ignored).
+  // Not awaited: the answer does not wait on a Redis that is already misbehaving.
+  const mayHoldReservation = budget.status === 'rejected' || budget.value.ok;
+  const giveBack = (): void => {
+    if (!mayHoldReservation) return;
+    deps.ledger.settle(user, reservationId, { kind: 'release' }).catch((err: unknown) => {
       deps.logger.error({ err: { message: (err as Error).message } }, 'could not release a reservation; it stays charged');
-    }
+    });
   };
 
   if (rate.status === 'rejected') {
-    await giveBack();
+    giveBack();
     throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
   }
   setRateLimitHeaders(res, rate.value);
   if (!rate.value.allowed) {
-    await giveBack();
+    giveBack();
     deps.onRateLimited?.();
     throw new HttpError(429, 'rate_limit_exceeded', 'Too many requests; slow down.', rate.value.retryAfterSeconds);
   }
   if (budget.status === 'rejected') {
     // Money fails closed: without the ledger there is no upstream call.
+    giveBack();
     deps.logger.error({ err: { message: (budget.reason as Error).message } }, 'spend ledger unavailable');
     throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
   }

@@ -22,7 +22,7 @@ export async function relayJson(ctx: CallContext): Promise<void> {
     // Perf answered and may have billed; what it cost is unknown.
     await ctx.settlement.settle({ kind: 'keep' });
     const reason: unknown = ctx.guard.signal.reason;
-    if (reason instanceof UpstreamTimeout) throw timeoutError('response');
+    if (reason instanceof UpstreamTimeout) throw timeoutError('response', true);
     if (ctx.guard.isClientGone()) throw err;
     throw new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off its answer.'), true, 200);
   } finally {

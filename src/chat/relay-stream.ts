@@ -35,6 +35,8 @@ export async function relayStream(ctx: CallContext): Promise<void> {
       if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
       if (event.data === '[DONE]') seen.done = true;
+      // The browser has gone: what is left is only read for its cost.
+      if (guard.signal.aborted || res.destroyed) continue;
       if (!res.write(formatEvent(event.data))) {
         guard.suspendIdle();
         await drained(res);
@@ -60,7 +62,7 @@ export async function relayStream(ctx: CallContext): Promise<void> {
     if (guard.isClientGone()) {
       facts.outcome = 'client_gone';
     } else if (guard.signal.reason instanceof UpstreamTimeout) {
-      failure = timeoutError(guard.signal.reason.phase);
+      failure = timeoutError(guard.signal.reason.phase, true);
     } else {
       failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off the answer.'), true, 200);
       ctx.logger.warn({ err: { message: (err as Error).message } }, 'upstream stream failed');

@@ -74,17 +74,18 @@ export function chatHandler(deps: ChatDeps) {
       await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
     } catch (err) {
       ctx.guard.done();
-      if (err instanceof ClientGone || ctx.guard.isClientGone()) {
-        // The browser left while Perf was (maybe) working: its cost is unknown, so it stays charged.
-        facts.outcome = 'client_gone';
-        await settlement.settle({ kind: 'keep' });
-        return;
-      }
       if (err instanceof UpstreamError) {
+        // Released only when no attempt can have been billed: refused, or definite failure statuses.
         facts.upstream_status = err.upstreamStatus;
         facts.outcome = err.httpError.type;
         await settlement.settle(err.answered ? { kind: 'keep' } : { kind: 'release' });
         throw err.httpError;
+      }
+      if (err instanceof ClientGone || ctx.guard.isClientGone()) {
+        // The browser left while Perf was (maybe) working: its cost is unknown, so it stays charged.
+        facts.outcome = 'client_gone';
+        await settlement.settle(err instanceof ClientGone && !err.mayHaveBilled ? { kind: 'release' } : { kind: 'keep' });
+        return;
       }
       await settlement.settle({ kind: 'release' });
       throw err;

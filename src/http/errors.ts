@@ -59,7 +59,7 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
 }
 
-/** The id pino-http gave the request (ours, or the router's X-Request-Id). */
+/** The id the request log gave the request (ours, or the router's X-Request-Id). */
 export function requestIdOf(req: { id?: unknown }): string {
   return typeof req.id === 'string' ? req.id : '';
 }

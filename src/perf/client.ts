@@ -42,6 +42,9 @@ export interface UpstreamAnswer {
   attempts: number;
 }
 
+/** Failures that prove the request never reached Perf: nothing can have been billed. */
+const NEVER_REACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
 const RETRYABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -80,6 +83,8 @@ export class PerfClient {
   async open(body: PerfChatBody, opts: OpenOptions): Promise<UpstreamAnswer> {
     const url = `${this.options.baseUrl}${opts.stream ? '/v1/chat/stream' : '/v1/chat'}`;
     const payload = JSON.stringify(body);
+    // Whether some attempt may have reached Perf without a definite failure status back.
+    let mayHaveBilled = false;
     for (let attempt = 0; ; attempt += 1) {
       let retryWaitMs: number | undefined;
       let failure: UpstreamError;
@@ -103,20 +108,21 @@ export class PerfClient {
         this.options.onAttempt?.({ attempt, status: res.statusCode, durationMs: performance.now() - attemptStart });
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
         const detail = await readErrorCode(res.body);
-        failure = this.mapStatus(res.statusCode, res.headers, detail);
+        failure = this.mapStatus(res.statusCode, res.headers, detail, mayHaveBilled);
         if (res.statusCode >= 500) retryWaitMs = this.backoff(attempt);
         if (res.statusCode === 429) {
           const retryAfterMs = (failure.httpError.retryAfterSeconds ?? 1) * 1000;
           if (retryAfterMs <= this.maxRetryAfterMs) retryWaitMs = Math.max(retryAfterMs, this.backoff(attempt));
         }
       } catch (err) {
-        this.throwIfAborted(opts.signal);
+        this.throwIfAborted(opts.signal, true);
         const code = (err as { code?: string }).code;
+        if (code === undefined || !NEVER_REACHED_CODES.has(code)) mayHaveBilled = true;
         this.options.onAttempt?.({ attempt, error: code ?? 'error', durationMs: performance.now() - attemptStart });
         if (code === undefined || !RETRYABLE_CODES.has(code)) {
           this.options.logger.warn({ err: { message: (err as Error).message, code } }, 'perf request failed');
         }
-        failure = new UpstreamError(new HttpError(502, 'upstream_unavailable', 'Perf could not be reached.'), false);
+        failure = new UpstreamError(new HttpError(502, 'upstream_unavailable', 'Perf could not be reached.'), mayHaveBilled);
         if (code !== undefined && RETRYABLE_CODES.has(code)) retryWaitMs = this.backoff(attempt);
       }
       const fits = retryWaitMs !== undefined && Date.now() + retryWaitMs < opts.deadline;
@@ -124,17 +130,17 @@ export class PerfClient {
       try {
         await sleep(retryWaitMs, undefined, { signal: opts.signal });
       } catch {
-        this.throwIfAborted(opts.signal);
+        this.throwIfAborted(opts.signal, mayHaveBilled);
       }
     }
   }
 
-  private throwIfAborted(signal: AbortSignal): void {
+  /** `inFlight`: a request was with Perf when the signal fired. */
+  private throwIfAborted(signal: AbortSignal, inFlight: boolean): void {
     if (!signal.aborted) return;
     const reason: unknown = signal.reason;
-    if (reason instanceof UpstreamTimeout) throw timeoutError(reason.phase);
-    if (reason instanceof ClientGone) throw reason;
-    throw new ClientGone();
+    if (reason instanceof UpstreamTimeout) throw timeoutError(reason.phase, inFlight);
+    throw new ClientGone(inFlight);
   }
 
   private backoff(attempt: number): number {
@@ -142,25 +148,26 @@ export class PerfClient {
     return Math.round(this.backoffBaseMs * 2 ** attempt * (0.5 + this.random()));
   }
 
-  private mapStatus(status: number, headers: Dispatcher.ResponseData['headers'], code: string | undefined): UpstreamError {
+  /** A failure status bills nothing itself; `billed` carries what earlier attempts may have cost. */
+  private mapStatus(status: number, headers: Dispatcher.ResponseData['headers'], code: string | undefined, billed: boolean): UpstreamError {
     if (status === 401 || status === 403) {
       this.options.logger.error(
         { upstream_status: status, upstream_code: code },
         'Perf rejected the API key: check PERF_API_KEY (revoked, mistyped, or a test key used where a live one is needed)',
       );
-      return new UpstreamError(new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.'), false, status);
+      return new UpstreamError(new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.'), billed, status);
     }
     if (status === 429) {
       const retryAfter = parseRetryAfter(headers['retry-after']);
-      return new UpstreamError(new HttpError(503, 'upstream_rate_limited', 'Perf is busy; try again shortly.', retryAfter), false, status);
+      return new UpstreamError(new HttpError(503, 'upstream_rate_limited', 'Perf is busy; try again shortly.', retryAfter), billed, status);
     }
     if (status === 400 || status === 422) {
-      return new UpstreamError(new HttpError(400, 'invalid_request', 'Perf refused the request as invalid.'), false, status);
+      return new UpstreamError(new HttpError(400, 'invalid_request', 'Perf refused the request as invalid.'), billed, status);
     }
     if (status >= 500) {
-      return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf failed to answer.'), false, status);
+      return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf failed to answer.'), billed, status);
     }
-    return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf gave an unexpected answer.'), false, status);
+    return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf gave an unexpected answer.'), billed, status);
   }
 }
 

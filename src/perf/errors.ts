@@ -12,9 +12,12 @@ export class UpstreamError extends Error {
   }
 }
 
-/** The browser went away: stop working on its behalf. */
+/**
+ * The browser went away: stop working on its behalf. `mayHaveBilled` says whether a request to
+ * Perf was under way (or ended ambiguously) when it left.
+ */
 export class ClientGone extends Error {
-  constructor() {
+  constructor(readonly mayHaveBilled = true) {
     super('client closed the connection');
     this.name = 'ClientGone';
   }
@@ -28,7 +31,12 @@ export class UpstreamTimeout extends Error {
   }
 }
 
-export function timeoutError(phase: 'response' | 'idle'): UpstreamError {
+/**
+ * A timeout once the request is with Perf does not mean Perf did no work: it may still finish
+ * and bill. Such a timeout therefore counts as answered (the reservation is kept), or a caller
+ * could make expensive calls time out on purpose and never pay for them.
+ */
+export function timeoutError(phase: 'response' | 'idle', mayHaveBilled: boolean): UpstreamError {
   const message = phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.';
-  return new UpstreamError(new HttpError(504, 'upstream_timeout', message), phase === 'idle');
+  return new UpstreamError(new HttpError(504, 'upstream_timeout', message), mayHaveBilled);
 }

@@ -3,7 +3,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 
 /**
  * A TCP relay in front of Redis that counts round trips: a "flight" is a burst of commands the
- * client sends after having heard back. Pipelined commands written together count once.
+ * client sends after having heard back, so pipelined commands written together count once.
+ * Used by the round-trip test and by `npm run bench`; MONITOR counts commands, not trips.
  */
 export class RedisRoundTripCounter {
   flights = 0;
