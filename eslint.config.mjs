@@ -34,7 +34,7 @@ export default tseslint.config(
     languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly' } },
   },
   {
-    // The chat page's script: a browser ES module, type-checked separately (public/tsconfig.json).
+    // The chat page's script: a browser ES module, type-checked separately (tsconfig.public.json; kept out of public/ so it is not served).
     files: ['public/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
     rules: {

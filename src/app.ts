@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   };
 
-  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
+  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, loginIpThrottle: stores.loginIpThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
 
   const api = express.Router();
   api.post(

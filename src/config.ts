@@ -27,6 +27,7 @@ export interface Config {
   readonly sessionIdleTimeoutSeconds: number;
   readonly sessionAbsoluteTimeoutSeconds: number;
   readonly loginMaxFailures: number;
+  readonly loginMaxFailuresPerIp: number;
   readonly loginBlockSeconds: number;
   readonly trustProxy: number;
   readonly allowedOrigins: readonly string[];
@@ -42,6 +43,8 @@ export class ConfigError extends Error {
 }
 
 const KEY_PATTERN = /^pk_(test|live)_[A-Za-z0-9_-]{8,}$/;
+/** Plain http is allowed for a Perf on this machine (a local stand-in or tunnel), nowhere else. */
+const LOOPBACK_URL = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 const optionalText = z
   .string()
@@ -118,6 +121,7 @@ const schema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: integer(60, 30 * 86_400, 2 * 3600),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 365 * 86_400, 12 * 3600),
   LOGIN_MAX_FAILURES: integer(1, 1000, 5),
+  LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000, 50),
   LOGIN_BLOCK_SECONDS: integer(1, 86_400, 15 * 60),
   TRUST_PROXY: optionalText.pipe(z.string().regex(/^\d{1,2}$/, 'must be a hop count such as 1 (never "true")').optional()),
   ALLOWED_ORIGINS: optionalText
@@ -155,6 +159,15 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
       if ((env[name] ?? '').trim() === '') problems.push(`${name} is required when NODE_ENV=production`);
     }
   }
+  if (parsed.success) {
+    const e = parsed.data;
+    if (production && !e.PERF_BASE_URL.startsWith('https://') && !LOOPBACK_URL.test(e.PERF_BASE_URL)) {
+      problems.push('PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)');
+    }
+    if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
+      problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
+    }
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -181,6 +194,7 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     sessionIdleTimeoutSeconds: Math.min(idle, absolute),
     sessionAbsoluteTimeoutSeconds: absolute,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginMaxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
     loginBlockSeconds: e.LOGIN_BLOCK_SECONDS,
     trustProxy: e.TRUST_PROXY === undefined ? (production ? 1 : 0) : Number(e.TRUST_PROXY),
     allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),

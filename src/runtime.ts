@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { Config } from './config';
-import { ensureDemoUser, startStandIn } from './dev/demo';
+import { startStandIn, withDemoUser } from './dev/demo';
 import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
@@ -47,8 +47,8 @@ export async function start(config: Config, logger: Logger): Promise<Running> {
     logger.warn('NO PERF_API_KEY: the built-in Perf stand-in answers every chat; no model is called and nothing is billed');
   }
 
-  const stores = createStores(config, redis);
-  if (standIn !== undefined) await ensureDemoUser(stores.users, logger);
+  const created = createStores(config, redis);
+  const stores = standIn === undefined ? created : { ...created, users: await withDemoUser(created.users, logger) };
   const dispatcher = createPerfDispatcher();
   const perf = new PerfClient({
     baseUrl: perfBaseUrl,

@@ -22,6 +22,8 @@ export interface Stores {
   users: UserStore;
   rateLimit: UserRateLimit;
   loginThrottle: RateLimiterAbstract;
+  /** Failed sign-ins per IP, whatever the username: each attempt costs a scrypt. */
+  loginIpThrottle: RateLimiterAbstract;
   ledger: Ledger;
 }
 
@@ -41,6 +43,7 @@ export function createStores(config: Config, redis: RedisClient | undefined, opt
     now,
   );
   const loginThrottle = createLimiter({ points: config.loginMaxFailures, durationSeconds: config.loginBlockSeconds, keyPrefix: `${prefix}rl:login` }, redis);
+  const loginIpThrottle = createLimiter({ points: config.loginMaxFailuresPerIp, durationSeconds: config.loginBlockSeconds, keyPrefix: `${prefix}rl:login-ip` }, redis);
   if (redis === undefined) {
     return {
       mode: 'memory',
@@ -48,6 +51,7 @@ export function createStores(config: Config, redis: RedisClient | undefined, opt
       users: new MemoryUserStore(),
       rateLimit,
       loginThrottle,
+      loginIpThrottle,
       ledger: new MemoryLedger(config.dailyBudgetMicros, window, now),
     };
   }
@@ -58,6 +62,7 @@ export function createStores(config: Config, redis: RedisClient | undefined, opt
     users: new RedisUserStore(redis, prefix),
     rateLimit,
     loginThrottle,
+    loginIpThrottle,
     ledger: new RedisLedger(redis, prefix, config.dailyBudgetMicros, window, now),
   };
 }

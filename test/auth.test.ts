@@ -105,6 +105,24 @@ describe.each(modes())('sign-in and sessions (%s stores)', (mode) => {
   });
 });
 
+describe.each(modes())('sign-in attempts per IP (%s stores)', (mode) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ mode, env: { LOGIN_MAX_FAILURES_PER_IP: '3' } });
+    await h.addUser('erin');
+  });
+  afterAll(() => h.close());
+
+  test('failures with ever new usernames from one IP are throttled; successes do not count', async () => {
+    for (let i = 0; i < 5; i += 1) await supertest(h.url).post('/auth/login').send({ username: 'erin', password: PASSWORD }).expect(200);
+    for (let i = 0; i < 3; i += 1) {
+      await supertest(h.url).post('/auth/login').send({ username: `nobody${i}`, password: 'guess-guess' }).expect(401);
+    }
+    const blocked = await supertest(h.url).post('/auth/login').send({ username: 'someone-else', password: 'guess-guess' }).expect(429);
+    expect(blocked.body.error.type).toBe('too_many_attempts');
+  });
+});
+
 describe('same-origin guard and body type', () => {
   let h: Harness;
   beforeAll(async () => {

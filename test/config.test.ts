@@ -108,3 +108,20 @@ describe('loadConfig', () => {
     expect(config.trustProxy).toBe(0);
   });
 });
+
+describe('loadConfig cross-checks', () => {
+  test('in production, PERF_BASE_URL must be https unless it is on this machine', () => {
+    expect(problems({ ...PROD, PERF_BASE_URL: 'http://perf.example.com' })).toEqual([
+      'PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)',
+    ]);
+    expect(problems({ ...PROD, PERF_BASE_URL: 'http://127.0.0.1:8080' })).toEqual([]);
+    expect(problems({ PERF_BASE_URL: 'http://perf.example.com' })).toEqual([]);
+  });
+
+  test('a per-call cap larger than the whole budget is refused', () => {
+    expect(problems({ MAX_COST_PER_CALL: '2', DAILY_BUDGET_USD: '1' })).toEqual([
+      'MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget',
+    ]);
+    expect(problems({ MAX_COST_PER_CALL: '2', DAILY_BUDGET_USD: '0' })).toEqual([]);
+  });
+});

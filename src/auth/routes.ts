@@ -18,6 +18,8 @@ export interface AuthDeps {
   users: UserStore;
   /** Counts sign-in attempts per username + IP; a success clears the count. */
   loginThrottle: RateLimiterAbstract;
+  /** Counts sign-in attempts per IP over all usernames; a success gives its attempt back. */
+  loginIpThrottle: RateLimiterAbstract;
   logger: Logger;
   now: () => number;
   onFailedLogin?: () => void;
@@ -43,7 +45,7 @@ const save = (req: Express.Request) => settle((done) => req.session.save(done));
 const destroy = (req: Express.Request) => settle((done) => req.session.destroy(done));
 
 export function authRoutes(deps: AuthDeps): Router {
-  const { config, users, loginThrottle, now } = deps;
+  const { config, users, loginThrottle, loginIpThrottle, now } = deps;
   const router = Router();
   const body = json({ limit: '8kb', strict: true });
 
@@ -51,10 +53,16 @@ export function authRoutes(deps: AuthDeps): Router {
     const parsed = credentials.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Send {"username": "...", "password": "..."}.');
     const username = normalizeUsername(parsed.data.username);
-    const throttleKey = `${username}|${req.ip ?? 'unknown'}`;
-    // Consumed before checking, so that concurrent guesses cannot slip past the count.
+    const ip = req.ip ?? 'unknown';
+    const throttleKey = `${username}|${ip}`;
+    // Consumed before checking, so that concurrent guesses cannot slip past the count. The IP
+    // count stops one client from spending our CPU on scrypt with ever new usernames.
     try {
-      await withDeadline(loginThrottle.consume(throttleKey), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle');
+      await withDeadline(
+        Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]),
+        REDIS_COMMAND_TIMEOUT_MS,
+        'sign-in throttle',
+      );
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
         const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
@@ -74,7 +82,9 @@ export function authRoutes(deps: AuthDeps): Router {
       throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
     }
     // Best effort: if it fails, the failures stay counted until their window ends.
-    await withDeadline(loginThrottle.delete(throttleKey), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle').catch(() => undefined);
+    await withDeadline(Promise.all([loginThrottle.delete(throttleKey), loginIpThrottle.reward(ip, 1)]), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle').catch(
+      () => undefined,
+    );
     // A new session id on every sign-in: an id planted before sign-in is worth nothing after it.
     await regenerate(req);
     const t = now();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../auth/passwords';
-import type { UserStore } from '../auth/user-store';
+import type { UserRecord, UserStore } from '../auth/user-store';
 import type { Logger } from '../infra/logger';
 import { PerfStandIn } from './perf-stand-in';
 
@@ -14,9 +14,18 @@ export async function startStandIn(): Promise<{ standIn: PerfStandIn; baseUrl: s
   return { standIn, baseUrl, apiKey };
 }
 
-export async function ensureDemoUser(users: UserStore, logger: Logger): Promise<void> {
-  if ((await users.get(DEMO_USER.username)) === undefined) {
-    await users.put({ username: DEMO_USER.username, passwordHash: await hashPassword(DEMO_USER.password), createdAt: new Date().toISOString() });
-  }
-  logger.warn(`DEMO MODE: sign in as "${DEMO_USER.username}" with password "${DEMO_USER.password}" (exists only because no PERF_API_KEY is set)`);
+/**
+ * Adds the demo user in front of the real store, in this process only: it is never written to
+ * Redis, so a development run against a shared Redis cannot leave a demo/demo account behind
+ * for production instances to accept.
+ */
+export async function withDemoUser(users: UserStore, logger: Logger): Promise<UserStore> {
+  const demo: UserRecord = { username: DEMO_USER.username, passwordHash: await hashPassword(DEMO_USER.password), createdAt: new Date().toISOString() };
+  logger.warn(`DEMO MODE: sign in as "${DEMO_USER.username}" with password "${DEMO_USER.password}" (exists only in this process, because no PERF_API_KEY is set)`);
+  return {
+    get: (username) => (username === demo.username ? Promise.resolve(demo) : users.get(username)),
+    put: (user) => users.put(user),
+    remove: (username) => users.remove(username),
+    list: async () => [...new Set([demo.username, ...(await users.list())])].sort(),
+  };
 }

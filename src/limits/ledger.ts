@@ -37,14 +37,14 @@ export interface LedgerWindow {
   windowMs: number;
   /** Spend is grouped per bucket; a bucket lapses whole once its end has left the window. */
   bucketMs: number;
-  /** A reservation never settled (an instance died) after this long stays charged. */
+  /** A reservation never settled (an instance died) after this long stays charged for good. */
   staleReservationMs: number;
 }
 
 export const DAY_WINDOW: LedgerWindow = {
   windowMs: 24 * 3600 * 1000,
   bucketMs: 15 * 60 * 1000,
-  staleReservationMs: 3600 * 1000,
+  staleReservationMs: 6 * 3600 * 1000,
 };
 
 export function budgetOf(limitMicros: number): number {

@@ -71,6 +71,38 @@ describe('starting the process', () => {
   });
 });
 
+describe('the stand-in against a real Redis (development, no key)', () => {
+  const prefix = `perf-bff:test:demo:${randomUUID()}:`;
+  test('the demo user signs in but is never written to Redis', async () => {
+    const child = spawn(process.execPath, [SERVER], { env: { ...BASE_ENV, PORT: '0', REDIS_URL, REDIS_KEY_PREFIX: prefix }, cwd: '/tmp' });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no listening line')), 10_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const match = /listening on http:\/\/localhost:(\d+)/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${match[1]}`);
+        }
+      });
+    });
+    try {
+      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+      expect(login.status).toBe(200);
+      const redis = createRedisClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
+      await redis.connect();
+      expect(await redis.exists(`${prefix}user:demo`)).toBe(0);
+      await deleteKeys(redis, prefix);
+      await redis.close();
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
 describe('npm run users', () => {
   const prefix = `perf-bff:test:cli:${randomUUID()}:`;
   const env = { ...BASE_ENV, REDIS_URL, REDIS_KEY_PREFIX: prefix };
