@@ -42,6 +42,7 @@ export function requestLog(logger: Logger, pseudonym: (username: string) => stri
     const write = (): void => {
       if (written) return;
       written = true;
+      if (res.statusCode < 500 && res.err === undefined && !logger.isLevelEnabled('info')) return;
       const locals = res.locals as Locals;
       const line: Record<string, unknown> = {
         request_id: id,

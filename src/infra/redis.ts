@@ -3,12 +3,18 @@ import type { Logger } from './logger';
 
 /**
  * A Redis that is connected but silent (paused, overloaded, a black-holed network) must not hold
- * requests either: every command gives up after this long, well inside the 2 s a caller may wait.
+ * requests either: every store call gives up after this long (see deadline.ts), well inside the
+ * 2 s a caller may wait.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 1500;
 
-function buildClient(url: string, socket: Record<string, unknown>, commandTimeoutMs: number) {
-  return createClient({ url, disableOfflineQueue: true, socket, commandOptions: { timeout: commandTimeoutMs } });
+/**
+ * node-redis's own command timeout only covers the wait before a command is written (never the
+ * wait for its reply) and costs an AbortSignal per command; with the offline queue off that wait
+ * is nil, so it is turned off (0) and withDeadline() bounds the whole call instead.
+ */
+function buildClient(url: string, socket: Record<string, unknown>) {
+  return createClient({ url, disableOfflineQueue: true, socket, commandOptions: { timeout: 0 } });
 }
 
 export type RedisClient = ReturnType<typeof buildClient>;
@@ -17,7 +23,6 @@ export interface RedisOptions {
   url: string;
   tlsRejectUnauthorized: boolean;
   connectTimeoutMs?: number;
-  commandTimeoutMs?: number;
 }
 
 /**
@@ -31,7 +36,7 @@ export function createRedisClient(options: RedisOptions, logger: Logger): RedisC
     reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
     ...(tls ? { tls: true, rejectUnauthorized: options.tlsRejectUnauthorized } : {}),
   };
-  const client = buildClient(options.url, socket, options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS);
+  const client = buildClient(options.url, socket);
   let lastErrorLog = 0;
   client.on('error', (err: Error) => {
     // One line a few seconds is enough while Redis is away; the reconnect loop would flood the log.
