@@ -39,6 +39,9 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable('x-powered-by');
+  // API answers are no-store: an ETag would only cost a SHA-1 of every body. Static files keep
+  // serve-static's own (stat-based) ETags.
+  app.set('etag', false);
   // A hop count, never `true`: only the proxies we know of may set X-Forwarded-For/-Proto.
   app.set('trust proxy', config.trustProxy);
 
