@@ -1,0 +1,87 @@
+// @ts-check
+/**
+ * Signing in and out with POST /auth/login and /auth/logout. The session cookie is HttpOnly:
+ * this script never sees it and never needs to.
+ */
+import { postJson, readError, request } from './api.js';
+import { forgetConversation } from './conversation.js';
+import { ui } from './dom.js';
+import { clearNotice, showNotice, stopCountdown } from './notice.js';
+import { page } from './page-state.js';
+import { forgetUsage, refreshUsage } from './usage.js';
+import { showChat, showSignIn } from './views.js';
+import { duration, offlineText } from './wording.js';
+
+/**
+ * Opens the chat for a signed-in person and fetches what they have left.
+ * @param {string} username
+ */
+export function enterChat(username) {
+  showChat(username);
+  void refreshUsage();
+}
+
+export async function signIn() {
+  const username = ui.username.value.trim();
+  const password = ui.password.value;
+  if (username === '' || password === '') {
+    ui.signInError.textContent = 'Enter your username and password.';
+    (username === '' ? ui.username : ui.password).focus();
+    return;
+  }
+  ui.signInError.textContent = '';
+  ui.signInButton.disabled = true;
+  ui.signInButton.textContent = 'Signing in…';
+  try {
+    const res = await postJson('/auth/login', { username, password });
+    if (res.ok) {
+      const body = /** @type {{ user: { username: string } }} */ (await res.json());
+      enterChat(body.user.username);
+      return;
+    }
+    const error = await readError(res);
+    if (res.status === 401) {
+      ui.signInError.textContent = 'Wrong username or password.';
+      ui.password.select();
+      ui.password.focus();
+    } else if (res.status === 429) {
+      ui.signInError.textContent = `Too many sign-in attempts. Try again in ${duration(error.retry_after ?? 60)}.`;
+    } else {
+      ui.signInError.textContent = 'Signing in is not possible right now. Try again in a moment.';
+    }
+  } catch {
+    ui.signInError.textContent = offlineText('Could not reach the server to sign in.');
+  } finally {
+    ui.signInButton.disabled = false;
+    ui.signInButton.textContent = 'Sign in';
+  }
+}
+
+export async function signOut() {
+  // From here on, late answers (a usage refresh, the aborted stream) must not act on the page.
+  page.signedIn = false;
+  page.inFlight?.abort();
+  ui.signOut.disabled = true;
+  try {
+    const res = await request('/auth/logout', { method: 'POST' });
+    if (!res.ok && res.status !== 401) {
+      page.signedIn = true;
+      showNotice('Signing out did not work. Try again in a moment.');
+      return;
+    }
+  } catch {
+    page.signedIn = true;
+    showNotice(offlineText('Could not reach the server to sign out.'));
+    return;
+  } finally {
+    ui.signOut.disabled = false;
+  }
+  // Nothing of the conversation outlives the session in this page.
+  forgetConversation();
+  ui.input.value = '';
+  ui.password.value = '';
+  forgetUsage();
+  stopCountdown();
+  clearNotice();
+  showSignIn('You have signed out.');
+}

@@ -1,0 +1,44 @@
+// @ts-check
+/**
+ * Every element of index.html the script works with, looked up once. A missing id fails loudly
+ * at load instead of as a null somewhere later.
+ */
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{ new (): T }} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const node = document.getElementById(id);
+  if (!(node instanceof type)) throw new Error(`The page is missing #${id}`);
+  return node;
+}
+
+export const ui = {
+  loading: byId('loading', HTMLElement),
+  status: byId('status', HTMLElement),
+  account: byId('account', HTMLElement),
+  accountName: byId('account-name', HTMLElement),
+  signOut: byId('sign-out', HTMLButtonElement),
+  connection: byId('connection', HTMLElement),
+  signIn: byId('sign-in', HTMLElement),
+  signInReason: byId('sign-in-reason', HTMLElement),
+  signInForm: byId('sign-in-form', HTMLFormElement),
+  username: byId('username', HTMLInputElement),
+  password: byId('password', HTMLInputElement),
+  signInError: byId('sign-in-error', HTMLElement),
+  signInButton: byId('sign-in-button', HTMLButtonElement),
+  chat: byId('chat', HTMLElement),
+  empty: byId('empty', HTMLElement),
+  log: byId('log', HTMLOListElement),
+  notice: byId('notice', HTMLElement),
+  noticeText: byId('notice-text', HTMLElement),
+  countdown: byId('countdown', HTMLElement),
+  retry: byId('retry', HTMLButtonElement),
+  composer: byId('composer', HTMLFormElement),
+  input: byId('composer-input', HTMLTextAreaElement),
+  stop: byId('stop', HTMLButtonElement),
+  send: byId('send', HTMLButtonElement),
+};

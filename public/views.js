@@ -1,0 +1,52 @@
+// @ts-check
+/**
+ * Which screen shows: the chat once signed in, the sign-in form otherwise.
+ */
+import { updateEmpty } from './conversation.js';
+import { ui } from './dom.js';
+import { clearNotice } from './notice.js';
+import { page } from './page-state.js';
+
+/**
+ * Shows the chat. The caller refreshes the status line: that needs the server, this does not.
+ * @param {string} username
+ */
+export function showChat(username) {
+  page.signedIn = true;
+  ui.loading.hidden = true;
+  ui.signIn.hidden = true;
+  ui.chat.hidden = false;
+  ui.account.hidden = false;
+  ui.status.hidden = false;
+  ui.accountName.textContent = `Signed in as ${username}`;
+  ui.username.value = username;
+  ui.password.value = '';
+  ui.signInError.textContent = '';
+  updateEmpty();
+  ui.input.focus();
+}
+
+/**
+ * @param {string} [reason] said above the form (why the person is here again)
+ */
+export function showSignIn(reason) {
+  page.signedIn = false;
+  ui.loading.hidden = true;
+  ui.chat.hidden = true;
+  ui.account.hidden = true;
+  ui.status.hidden = true;
+  ui.signIn.hidden = false;
+  ui.signInReason.hidden = reason === undefined;
+  ui.signInReason.textContent = reason ?? '';
+  ui.signInButton.disabled = false;
+  ui.signInButton.textContent = 'Sign in';
+  (ui.username.value === '' ? ui.username : ui.password).focus();
+}
+
+/** The session is gone (expired, signed out elsewhere): sign in again, keeping what was typed. */
+export function sessionEnded() {
+  if (!page.signedIn) return;
+  page.inFlight?.abort();
+  clearNotice();
+  showSignIn('Your session has ended. Sign in again to continue; your conversation and the text you typed are kept.');
+}

@@ -1,0 +1,39 @@
+// @ts-check
+/**
+ * Plain-words text used by more than one part of the page. Messages used in one place only stay
+ * next to the code that shows them.
+ */
+
+/** @import { ApiError } from './api.js' */
+
+/** @param {number} seconds */
+export function duration(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** @param {string} reachFailure what failed while the browser says it is online */
+export function offlineText(reachFailure) {
+  return navigator.onLine ? `${reachFailure} Check your connection and try again.` : 'You are offline. Nothing can be sent until the connection is back.';
+}
+
+/** @param {ApiError} error */
+export function serverProblem(error) {
+  switch (error.type) {
+    case 'upstream_timeout':
+      return 'The model took too long to answer.';
+    case 'upstream_rate_limited':
+      return `The model service is busy. Try again${error.retry_after === undefined ? ' shortly' : ` in ${duration(error.retry_after)}`}.`;
+    case 'upstream_error':
+    case 'upstream_unavailable':
+    case 'upstream_auth_failed':
+      return 'The model service could not answer.';
+    case 'service_unavailable':
+      return 'The service is temporarily unavailable.';
+    default:
+      return 'Something went wrong on the server.';
+  }
+}
