@@ -52,10 +52,6 @@ export function openStream(url: string, cookie: string, body: unknown): Promise<
   });
 }
 
-export function cookieFrom(agentCookies: string): string {
-  return agentCookies;
-}
-
 export async function waitFor(predicate: () => boolean, timeoutMs: number, stepMs = 10): Promise<number> {
   const started = Date.now();
   while (!predicate()) {
