@@ -6,7 +6,6 @@ import { sessionTtlSeconds } from './auth/sessions';
 import { MemoryUserStore, RedisUserStore } from './auth/user-store';
 import type { UserStore } from './auth/user-store';
 import type { Config } from './config';
-import { REDIS_COMMAND_TIMEOUT_MS } from './infra/redis';
 import type { RedisClient } from './infra/redis';
 import { DeadlineSessionStore } from './auth/deadline-session-store';
 import { DAY_WINDOW } from './limits/ledger';
@@ -58,7 +57,7 @@ export function createStores(config: Config, redis: RedisClient | undefined, opt
   return {
     mode: 'redis',
     // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.
-    sessions: new DeadlineSessionStore(new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl, disableTouch: true }), REDIS_COMMAND_TIMEOUT_MS),
+    sessions: new DeadlineSessionStore(new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl, disableTouch: true })),
     users: new RedisUserStore(redis, prefix),
     rateLimit,
     loginThrottle,

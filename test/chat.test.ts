@@ -67,7 +67,7 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
   test('no browser header reaches Perf: cookies, authorization, forwarding headers stay behind', async () => {
     await agent
       .post('/api/chat')
-      .set('Authorization', 'Bearer pk_live_browser_supplied_key')
+      .set('Authorization', 'Bearer pk_test_browser_supplied_key')
       .set('X-Forwarded-For', '10.1.2.3')
       .set('X-Custom', 'leak')
       .send({ message: 'hi' })

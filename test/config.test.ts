@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '../src/config';
 
 const SECRET = 'a'.repeat(32);
-const PROD = { NODE_ENV: 'production', PERF_API_KEY: 'pk_live_abcdefgh12345678', SESSION_SECRET: SECRET, REDIS_URL: 'rediss://h:6380' };
+const PROD = { NODE_ENV: 'production', PERF_API_KEY: 'pk_test_abcdefgh12345678', SESSION_SECRET: SECRET, REDIS_URL: 'rediss://h:6380' };
 
 function problems(env: Record<string, string>): string[] {
   try {

@@ -64,4 +64,20 @@ describe('a burst over the rate limit does not spend the budget of allowed calls
     expect(types.filter((t) => t === 'rate_limit_exceeded')).toHaveLength(15);
     expect(await a.usage(cookie)).toMatchObject({ spent_usd: 0.05, reserved_usd: 0 });
   });
+
+  test('with budget to spare, the calls refused by the rate limit leave nothing reserved or charged', async () => {
+    const env = { RATE_LIMIT_REQUESTS: '5', MAX_COST_PER_CALL: '0.01', DAILY_BUDGET_USD: '0.2' };
+    const c = await startHarness({ mode: 'redis', env });
+    const d = await startHarness({ mode: 'redis', env, prefix: c.prefix });
+    try {
+      const cookie = await c.sessionCookie();
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => supertest((i % 2 === 0 ? c : d).url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' })));
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+      await new Promise((r) => setTimeout(r, 100)); // hand-backs are not awaited by the answer
+      expect(await c.usage(cookie)).toMatchObject({ spent_usd: 0.001, reserved_usd: 0 });
+    } finally {
+      await d.close();
+      await c.close();
+    }
+  });
 });

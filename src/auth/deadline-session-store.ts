@@ -4,12 +4,9 @@ import { withDeadline } from '../infra/deadline';
 
 type Callback<T = void> = (err: unknown, value?: T) => void;
 
-/** Wraps a session store so that no call waits longer than `ms` (see infra/deadline.ts). */
+/** Wraps a session store so that no call waits past the store deadline (see infra/deadline.ts). */
 export class DeadlineSessionStore extends session.Store {
-  constructor(
-    private readonly inner: Store,
-    private readonly ms: number,
-  ) {
+  constructor(private readonly inner: Store) {
     super();
   }
 
@@ -20,7 +17,7 @@ export class DeadlineSessionStore extends session.Store {
         else resolve(value);
       });
     });
-    withDeadline(work, this.ms, `session store ${what}`).then(
+    withDeadline(work, `session store ${what}`).then(
       (value) => callback?.(null, value),
       (err: unknown) => callback?.(err),
     );

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { HttpError } from '../http/errors';
 import { withDeadline } from '../infra/deadline';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 import { verifyPassword } from './passwords';
 import { requireUser } from './require-user';
@@ -60,7 +59,6 @@ export function authRoutes(deps: AuthDeps): Router {
     try {
       await withDeadline(
         Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]),
-        REDIS_COMMAND_TIMEOUT_MS,
         'sign-in throttle',
       );
     } catch (rejection) {
@@ -82,7 +80,7 @@ export function authRoutes(deps: AuthDeps): Router {
       throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
     }
     // Best effort: if it fails, the failures stay counted until their window ends.
-    await withDeadline(Promise.all([loginThrottle.delete(throttleKey), loginIpThrottle.reward(ip, 1)]), REDIS_COMMAND_TIMEOUT_MS, 'sign-in throttle').catch(
+    await withDeadline(Promise.all([loginThrottle.delete(throttleKey), loginIpThrottle.reward(ip, 1)]), 'sign-in throttle').catch(
       () => undefined,
     );
     // A new session id on every sign-in: an id planted before sign-in is worth nothing after it.

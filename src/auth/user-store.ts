@@ -1,5 +1,4 @@
 import { withDeadline } from '../infra/deadline';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../infra/redis';
 import type { RedisClient } from '../infra/redis';
 
 export interface UserRecord {
@@ -33,7 +32,7 @@ export class RedisUserStore implements UserStore {
   }
 
   async get(username: string): Promise<UserRecord | undefined> {
-    const raw = await withDeadline(this.redis.get(this.key(username)), REDIS_COMMAND_TIMEOUT_MS, 'user lookup');
+    const raw = await withDeadline(this.redis.get(this.key(username)), 'user lookup');
     return raw === null ? undefined : (JSON.parse(raw) as UserRecord);
   }
 

@@ -27,7 +27,3 @@ export interface CallContext {
   logger: Logger;
   streamIdleTimeoutMs: number;
 }
-
-export function callFacts(res: Response): CallFacts | undefined {
-  return (res.locals as { call?: CallFacts }).call;
-}

@@ -1,26 +1,21 @@
 import { HttpError } from '../http/errors';
-import { costToMicros } from '../limits/money';
+import { answerFacts } from '../perf/answer-facts';
+import type { AnswerFacts } from '../perf/answer-facts';
 import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
 import type { CallContext } from './call-context';
 
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
-
-interface PerfAnswer {
-  perf?: { cost_usd?: unknown; model_used?: unknown };
-  usage?: { total_tokens?: unknown };
-}
 
 /** Calls Perf once (with its retries), settles from the reported cost, relays the JSON answer. */
 export async function relayJson(ctx: CallContext): Promise<void> {
   const answer = await ctx.perf.open(ctx.body, { stream: false, signal: ctx.guard.signal, deadline: ctx.guard.deadline });
   ctx.facts.upstream_status = 200;
   ctx.facts.attempts = answer.attempts;
+  // From here on Perf may have billed: every failure is answered=true, so the route keeps the cap.
   let raw: Buffer;
   try {
     raw = await readAll(answer.body);
   } catch (err) {
-    // Perf answered and may have billed; what it cost is unknown.
-    await ctx.settlement.settle({ kind: 'keep' });
     const reason: unknown = ctx.guard.signal.reason;
     if (reason instanceof UpstreamTimeout) throw timeoutError('response', true);
     if (ctx.guard.isClientGone()) throw err;
@@ -28,22 +23,16 @@ export async function relayJson(ctx: CallContext): Promise<void> {
   } finally {
     ctx.guard.done();
   }
-  let parsed: PerfAnswer;
+  let facts: AnswerFacts;
   try {
-    parsed = JSON.parse(raw.toString('utf8')) as PerfAnswer;
+    facts = answerFacts(JSON.parse(raw.toString('utf8')));
   } catch {
-    await ctx.settlement.settle({ kind: 'keep' });
     throw new UpstreamError(new HttpError(502, 'upstream_error', 'Perf gave an unreadable answer.'), true, 200);
   }
-  const cost = parsed.perf?.cost_usd;
-  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) {
-    ctx.facts.cost_usd = cost;
-    await ctx.settlement.settle({ kind: 'charge', micros: costToMicros(cost) });
-  } else {
-    await ctx.settlement.settle({ kind: 'keep' });
-  }
-  if (typeof parsed.perf?.model_used === 'string') ctx.facts.model_used = parsed.perf.model_used;
-  if (typeof parsed.usage?.total_tokens === 'number') ctx.facts.tokens = parsed.usage.total_tokens;
+  if (facts.costUsd !== undefined) ctx.facts.cost_usd = facts.costUsd;
+  if (facts.modelUsed !== undefined) ctx.facts.model_used = facts.modelUsed;
+  if (facts.totalTokens !== undefined) ctx.facts.tokens = facts.totalTokens;
+  await ctx.settlement.settleFromCost(facts.costUsd);
   ctx.res.status(200).type('application/json').send(raw);
 }
 

@@ -1,6 +1,5 @@
 import { drained } from '../http/drained';
 import { errorBody, HttpError } from '../http/errors';
-import { costToMicros } from '../limits/money';
 import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
 import { SseSplitter, formatEvent } from '../perf/sse';
 import type { SseEvent } from '../perf/sse';
@@ -72,13 +71,9 @@ export async function relayStream(ctx: CallContext): Promise<void> {
     answer.body.destroy();
   }
 
-  if (costUsd !== undefined) {
-    facts.cost_usd = costUsd;
-    await ctx.settlement.settle({ kind: 'charge', micros: costToMicros(costUsd) });
-  } else {
-    // A stream's cost is unknown unless Perf sent it: the whole reservation stays charged.
-    await ctx.settlement.settle({ kind: 'keep' });
-  }
+  // A stream's cost is unknown unless Perf sent it: then the whole reservation stays charged.
+  if (costUsd !== undefined) facts.cost_usd = costUsd;
+  await ctx.settlement.settleFromCost(costUsd);
 
   if (failure !== undefined && !res.headersSent) throw failure;
   if (failure !== undefined) {

@@ -62,15 +62,14 @@ export function chatHandler(deps: ChatDeps) {
       logger,
       streamIdleTimeoutMs: config.streamIdleTimeoutMs,
     };
-    if (ctx.guard.isClientGone()) {
-      // Gone before anything was sent to Perf: nothing was spent.
-      facts.outcome = 'client_gone';
-      facts.settled = 'release';
-      await settlement.settle({ kind: 'release' });
-      return;
-    }
     if (request.stream === true) metrics?.openStreams.inc();
     try {
+      if (ctx.guard.isClientGone()) {
+        // Gone before anything was sent to Perf: nothing was spent.
+        facts.outcome = 'client_gone';
+        await settlement.settle({ kind: 'release' });
+        return;
+      }
       await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
     } catch (err) {
       ctx.guard.done();

@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/logger';
 import type { Ledger, SettleOutcome } from '../limits/ledger';
+import { costToMicros } from '../limits/money';
 
 /**
  * Closes one reservation exactly once. A failure to settle is logged and otherwise ignored:
@@ -15,12 +16,13 @@ export class Settlement {
     private readonly logger: Logger,
   ) {}
 
-  get done(): boolean {
-    return this.settledAs !== undefined;
-  }
-
   get outcome(): SettleOutcome['kind'] | undefined {
     return this.settledAs;
+  }
+
+  /** Perf's reported cost is charged exactly; without one the whole reservation stays charged. */
+  settleFromCost(costUsd: number | undefined): Promise<void> {
+    return this.settle(costUsd === undefined ? { kind: 'keep' } : { kind: 'charge', micros: costToMicros(costUsd) });
   }
 
   async settle(outcome: SettleOutcome): Promise<void> {

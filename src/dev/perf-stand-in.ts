@@ -54,8 +54,6 @@ export class PerfStandIn {
   readonly requests: RecordedRequest[] = [];
   /** Requests whose client went away before the answer was complete. */
   aborted = 0;
-  completed = 0;
-  openStreams = 0;
   /** Bytes of stream events written so far, across all streams. */
   streamBytesSent = 0;
   private readonly queue: Scenario[] = [];
@@ -93,7 +91,6 @@ export class PerfStandIn {
     this.queue.length = 0;
     this.requests.length = 0;
     this.aborted = 0;
-    this.completed = 0;
     this.streamBytesSent = 0;
   }
 
@@ -113,13 +110,8 @@ export class PerfStandIn {
     }
     this.requests.push({ path, headers: req.headers, body });
     const scenario = this.queue.shift() ?? this.defaults;
-    let finished = false;
     res.on('close', () => {
-      if (finished) this.completed += 1;
-      else this.aborted += 1;
-    });
-    res.on('finish', () => {
-      finished = true;
+      if (!res.writableFinished) this.aborted += 1;
     });
 
     if (req.method !== 'POST' || (path !== '/v1/chat' && path !== '/v1/chat/stream')) {
@@ -154,14 +146,9 @@ export class PerfStandIn {
       sendCompletion(res, body, reply, scenario);
       return;
     }
-    this.openStreams += 1;
-    try {
-      await sendStream(res, reply, scenario, (n) => {
-        this.streamBytesSent += n;
-      });
-    } finally {
-      this.openStreams -= 1;
-    }
+    await sendStream(res, reply, scenario, (n) => {
+      this.streamBytesSent += n;
+    });
   }
 }
 

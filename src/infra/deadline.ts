@@ -10,7 +10,10 @@ export class StoreTimeoutError extends Error {
   }
 }
 
-export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** Well inside the 2 s a caller may wait for a 503 when Redis is away. */
+export const STORE_DEADLINE_MS = 1500;
+
+export function withDeadline<T>(work: Promise<T>, what: string, ms = STORE_DEADLINE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new StoreTimeoutError(what, ms)), ms);

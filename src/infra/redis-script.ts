@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { withDeadline } from './deadline';
-import { REDIS_COMMAND_TIMEOUT_MS } from './redis';
 import type { RedisClient } from './redis';
 
 /**
@@ -15,7 +14,7 @@ export class RedisScript {
   }
 
   run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return withDeadline(this.send(client, keys, args.map(String)), REDIS_COMMAND_TIMEOUT_MS, 'redis script');
+    return withDeadline(this.send(client, keys, args.map(String)), 'redis script');
   }
 
   private async send(client: RedisClient, keys: string[], argv: string[]): Promise<unknown> {

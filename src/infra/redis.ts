@@ -2,16 +2,10 @@ import { createClient } from 'redis';
 import type { Logger } from './logger';
 
 /**
- * A Redis that is connected but silent (paused, overloaded, a black-holed network) must not hold
- * requests either: every store call gives up after this long (see deadline.ts), well inside the
- * 2 s a caller may wait.
- */
-export const REDIS_COMMAND_TIMEOUT_MS = 1500;
-
-/**
  * node-redis's own command timeout only covers the wait before a command is written (never the
  * wait for its reply) and costs an AbortSignal per command; with the offline queue off that wait
- * is nil, so it is turned off (0) and withDeadline() bounds the whole call instead.
+ * is nil, so it is turned off (0) and withDeadline() (deadline.ts) bounds the whole call instead,
+ * so that a Redis that is connected but silent cannot hold requests either.
  */
 function buildClient(url: string, socket: Record<string, unknown>) {
   return createClient({ url, disableOfflineQueue: true, socket, commandOptions: { timeout: 0 } });

@@ -1,7 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { withDeadline } from '../infra/deadline';
-import { REDIS_COMMAND_TIMEOUT_MS } from '../infra/redis';
 import type { RedisClient } from '../infra/redis';
 
 export interface RateLimitState {
@@ -54,7 +53,7 @@ export class UserRateLimit {
 
   async consume(user: string): Promise<RateLimitState> {
     try {
-      return this.toState(await withDeadline(this.limiter.consume(user), REDIS_COMMAND_TIMEOUT_MS, 'rate limit'), true);
+      return this.toState(await withDeadline(this.limiter.consume(user), 'rate limit'), true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return this.toState(rejection, false);
       throw rejection;
@@ -62,7 +61,7 @@ export class UserRateLimit {
   }
 
   async peek(user: string): Promise<RateLimitState> {
-    const res = await withDeadline(this.limiter.get(user), REDIS_COMMAND_TIMEOUT_MS, 'rate limit');
+    const res = await withDeadline(this.limiter.get(user), 'rate limit');
     if (res === null) {
       return { limit: this.limit, remaining: this.limit, resetAt: Math.ceil(this.now() / 1000) + this.limiter.duration, allowed: true, retryAfterSeconds: 0 };
     }

@@ -1,11 +1,10 @@
 import { StringDecoder } from 'node:string_decoder';
+import { answerFacts } from './answer-facts';
+import type { AnswerFacts } from './answer-facts';
 
 /** One upstream event's data, and what it told us about the call. */
-export interface SseEvent {
+export interface SseEvent extends AnswerFacts {
   data: string;
-  costUsd?: number;
-  modelUsed?: string;
-  totalTokens?: number;
 }
 
 const MAX_EVENT_CHARS = 1024 * 1024;
@@ -53,13 +52,7 @@ export class SseSplitter {
 function describe(data: string): SseEvent {
   if (data === '[DONE]' || !data.includes('"perf"') && !data.includes('"usage"')) return { data };
   try {
-    const parsed = JSON.parse(data) as { perf?: { cost_usd?: unknown; model_used?: unknown }; usage?: { total_tokens?: unknown } };
-    const event: SseEvent = { data };
-    const cost = parsed.perf?.cost_usd;
-    if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) event.costUsd = cost;
-    if (typeof parsed.perf?.model_used === 'string') event.modelUsed = parsed.perf.model_used;
-    if (typeof parsed.usage?.total_tokens === 'number') event.totalTokens = parsed.usage.total_tokens;
-    return event;
+    return { data, ...answerFacts(JSON.parse(data)) };
   } catch {
     return { data };
   }

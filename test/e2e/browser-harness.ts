@@ -3,12 +3,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createClient } from 'redis';
 import { loadConfig } from '../../src/config';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
 import { start } from '../../src/runtime';
 import type { Running } from '../../src/runtime';
+import { clearPrefix } from '../helpers/harness';
 
 /** Screenshots of the main states land here (git-ignored). */
 export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts', 'e2e');
@@ -54,21 +54,9 @@ export async function startSite(env: Record<string, string> = {}): Promise<Site>
     async close() {
       await browser.close();
       await running.shutdown('test');
-      await deleteKeys(prefix);
+      await clearPrefix(prefix, REDIS_URL);
     },
   };
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = createClient({ url: REDIS_URL });
-  await redis.connect();
-  try {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 200 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
-  } finally {
-    await redis.close();
-  }
 }
 
 export interface Watched {

@@ -167,6 +167,17 @@ export async function deleteKeys(redis: RedisClient, prefix: string): Promise<vo
   if (keys.length > 0) await redis.del(keys);
 }
 
+/** Deletes a test run's keys over a connection of its own. */
+export async function clearPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  const redis = createRedisClient({ url, tlsRejectUnauthorized: true }, createLogger('silent'));
+  await redis.connect();
+  try {
+    await deleteKeys(redis, prefix);
+  } finally {
+    await redis.close();
+  }
+}
+
 export function modes(): Mode[] {
   return ['redis', 'memory'];
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createLogger } from '../../src/infra/logger';
 import { createRedisClient } from '../../src/infra/redis';
-import { deleteKeys, REDIS_URL } from '../helpers/harness';
+import { clearPrefix, REDIS_URL } from '../helpers/harness';
 import { openStream } from '../helpers/sse-client';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -12,6 +12,44 @@ const SERVER = path.join(ROOT, 'dist', 'server.js');
 const USERS = path.join(ROOT, 'dist', 'cli', 'users.js');
 /** Only what a fresh shell has: no .env values leak in from the developer's environment. */
 const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+
+interface ServerProcess {
+  url: string;
+  /** Everything it printed so far. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** `node dist/server.js` on a free port, from a folder with no .env; resolves once it listens. */
+async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [SERVER], { env: { ...BASE_ENV, PORT: '0', ...env }, cwd: '/tmp' });
+  let output = '';
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in: ${output}`)), 10_000);
+    child.stdout?.on('data', (c: Buffer) => {
+      output += c.toString();
+      const match = /listening on http:\/\/localhost:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${match[1]}`);
+      }
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function signInDemo(url: string): Promise<Response> {
+  return fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+}
 
 describe('starting the process', () => {
   test('in production without the required settings, exits non-zero naming each one', () => {
@@ -24,29 +62,15 @@ describe('starting the process', () => {
   });
 
   describe('the embedded default (no .env, no Redis, no key)', () => {
-    let child: ChildProcess;
+    let server: ServerProcess;
     let url: string;
-    let log = '';
+    let log: string;
     beforeAll(async () => {
-      child = spawn(process.execPath, [SERVER], { env: { ...BASE_ENV, PORT: '0' }, cwd: '/tmp' });
-      child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-      url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line in: ${log}`)), 10_000);
-        child.stdout?.on('data', (c: Buffer) => {
-          log += c.toString();
-          const match = /listening on http:\/\/localhost:(\d+)/.exec(log);
-          if (match) {
-            clearTimeout(timer);
-            resolve(`http://127.0.0.1:${match[1]}`);
-          }
-        });
-      });
+      server = await spawnServer({});
+      url = server.url;
+      log = server.output();
     });
-    afterAll(async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    });
+    afterAll(() => server.stop());
 
     test('announces in-memory stores, the stand-in and the demo user plainly', () => {
       expect(log).toContain('NO REDIS_URL');
@@ -57,7 +81,7 @@ describe('starting the process', () => {
 
     test('serves the page, signs in the demo user and chats with the stand-in, JSON and streaming', async () => {
       expect((await fetch(`${url}/`)).status).toBe(200);
-      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+      const login = await signInDemo(url);
       expect(login.status).toBe(200);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
       const chat = await fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ message: 'hello' }) });
@@ -74,31 +98,19 @@ describe('starting the process', () => {
 describe('the stand-in against a real Redis (development, no key)', () => {
   const prefix = `perf-bff:test:demo:${randomUUID()}:`;
   test('the demo user signs in but is never written to Redis', async () => {
-    const child = spawn(process.execPath, [SERVER], { env: { ...BASE_ENV, PORT: '0', REDIS_URL, REDIS_KEY_PREFIX: prefix }, cwd: '/tmp' });
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no listening line')), 10_000);
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        const match = /listening on http:\/\/localhost:(\d+)/.exec(out);
-        if (match) {
-          clearTimeout(timer);
-          resolve(`http://127.0.0.1:${match[1]}`);
-        }
-      });
-    });
+    const server = await spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
     try {
-      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
-      expect(login.status).toBe(200);
+      expect((await signInDemo(server.url)).status).toBe(200);
       const redis = createRedisClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
       await redis.connect();
-      expect(await redis.exists(`${prefix}user:demo`)).toBe(0);
-      await deleteKeys(redis, prefix);
-      await redis.close();
+      try {
+        expect(await redis.exists(`${prefix}user:demo`)).toBe(0);
+      } finally {
+        await redis.close();
+      }
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
+      await clearPrefix(prefix);
     }
   });
 });
@@ -107,12 +119,7 @@ describe('npm run users', () => {
   const prefix = `perf-bff:test:cli:${randomUUID()}:`;
   const env = { ...BASE_ENV, REDIS_URL, REDIS_KEY_PREFIX: prefix };
   const run = (args: string[], input?: string) => spawnSync(process.execPath, [USERS, ...args], { env, input: input ?? '', encoding: 'utf8', cwd: '/tmp' });
-  afterAll(async () => {
-    const redis = createRedisClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
-    await redis.connect();
-    await deleteKeys(redis, prefix);
-    await redis.close();
-  });
+  afterAll(() => clearPrefix(prefix));
 
   test('add reads the password from standard input; list and remove work; the password is never printed', () => {
     const added = run(['add', 'Alice'], 'a-long-password\n');
