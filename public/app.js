@@ -9,12 +9,13 @@
  * - The conversation lives in this page only (conversation.js); the server stores no prompts.
  * - Every request goes to our own origin; the session cookie is HttpOnly and never touched here.
  */
-import { request } from './api.js';
 import { enterChat, signIn, signOut } from './auth.js';
+import { bff } from './bff.js';
 import { send } from './chat.js';
 import { ui } from './dom.js';
 import { renderConnection, runRetry } from './notice.js';
 import { page } from './page-state.js';
+import { PerfBffError } from './perf-bff-client.js';
 import { showSignIn } from './views.js';
 import { offlineText } from './wording.js';
 
@@ -53,16 +54,12 @@ window.addEventListener('offline', renderConnection);
 async function boot() {
   renderConnection();
   try {
-    const res = await request('/auth/me');
-    if (res.ok) {
-      const me = /** @type {{ user: { username: string } }} */ (await res.json());
-      enterChat(me.user.username);
-      return;
-    }
+    const me = await bff.me();
+    if (me === null) showSignIn();
+    else enterChat(me.user.username);
+  } catch (err) {
     showSignIn();
-  } catch {
-    showSignIn();
-    ui.signInError.textContent = offlineText('Could not reach the server.');
+    if (!(err instanceof PerfBffError)) ui.signInError.textContent = offlineText('Could not reach the server.');
   }
 }
 

@@ -3,11 +3,12 @@
  * Signing in and out with POST /auth/login and /auth/logout. The session cookie is HttpOnly:
  * this script never sees it and never needs to.
  */
-import { postJson, readError, request } from './api.js';
+import { bff } from './bff.js';
 import { forgetConversation } from './conversation.js';
 import { ui } from './dom.js';
 import { clearNotice, showNotice, stopCountdown } from './notice.js';
 import { page } from './page-state.js';
+import { PerfBffError } from './perf-bff-client.js';
 import { forgetUsage, refreshUsage } from './usage.js';
 import { showChat, showSignIn } from './views.js';
 import { duration, offlineText } from './wording.js';
@@ -33,24 +34,20 @@ export async function signIn() {
   ui.signInButton.disabled = true;
   ui.signInButton.textContent = 'Signing in…';
   try {
-    const res = await postJson('/auth/login', { username, password });
-    if (res.ok) {
-      const body = /** @type {{ user: { username: string } }} */ (await res.json());
-      enterChat(body.user.username);
-      return;
-    }
-    const error = await readError(res);
-    if (res.status === 401) {
+    const { user } = await bff.signIn(username, password);
+    enterChat(user.username);
+  } catch (err) {
+    if (!(err instanceof PerfBffError)) {
+      ui.signInError.textContent = offlineText('Could not reach the server to sign in.');
+    } else if (err.status === 401) {
       ui.signInError.textContent = 'Wrong username or password.';
       ui.password.select();
       ui.password.focus();
-    } else if (res.status === 429) {
-      ui.signInError.textContent = `Too many sign-in attempts. Try again in ${duration(error.retry_after ?? 60)}.`;
+    } else if (err.status === 429) {
+      ui.signInError.textContent = `Too many sign-in attempts. Try again in ${duration(err.retryAfter ?? 60)}.`;
     } else {
       ui.signInError.textContent = 'Signing in is not possible right now. Try again in a moment.';
     }
-  } catch {
-    ui.signInError.textContent = offlineText('Could not reach the server to sign in.');
   } finally {
     ui.signInButton.disabled = false;
     ui.signInButton.textContent = 'Sign in';
@@ -63,16 +60,14 @@ export async function signOut() {
   page.inFlight?.abort();
   ui.signOut.disabled = true;
   try {
-    const res = await request('/auth/logout', { method: 'POST' });
-    if (!res.ok && res.status !== 401) {
+    await bff.signOut();
+  } catch (err) {
+    // 401: the session had already ended, which is what signing out wants.
+    if (!(err instanceof PerfBffError) || err.status !== 401) {
       page.signedIn = true;
-      showNotice('Signing out did not work. Try again in a moment.');
+      showNotice(err instanceof PerfBffError ? 'Signing out did not work. Try again in a moment.' : offlineText('Could not reach the server to sign out.'));
       return;
     }
-  } catch {
-    page.signedIn = true;
-    showNotice(offlineText('Could not reach the server to sign out.'));
-    return;
   } finally {
     ui.signOut.disabled = false;
   }

@@ -1,19 +1,19 @@
 // @ts-check
 /**
- * Sending a message and streaming its answer from POST /api/chat, and explaining a refused request.
+ * Sending a message and streaming its answer (through perf-bff-client.js), and explaining a
+ * refused request.
  */
-import { isAbort, postJson, readError } from './api.js';
+import { bff } from './bff.js';
 import { appendMessage, conversation, keepScrolled, markMessage, takeBack } from './conversation.js';
 import { ui } from './dom.js';
 import { clearNotice, isCountingDown, showNotice, startCountdown } from './notice.js';
 import { page } from './page-state.js';
-import { readEvents } from './sse.js';
-import { readRateHeaders, refreshUsage, secondsUntilReset } from './usage.js';
+import { PerfBffError } from './perf-bff-client.js';
+import { refreshUsage, secondsUntilReset } from './usage.js';
 import { sessionEnded } from './views.js';
 import { offlineText, serverProblem } from './wording.js';
 
 /** @import { UserTurn } from './conversation.js' */
-/** @import { StreamEnd } from './sse.js' */
 
 /** Sends what is in the composer, unless an answer is streaming or a countdown runs. */
 export function send() {
@@ -41,59 +41,38 @@ async function answer(turn) {
   const reply = appendMessage('assistant', '');
   ui.log.setAttribute('aria-busy', 'true');
   let text = '';
+  let opened = false;
+  const retry = () => {
+    reply.item.remove();
+    void answer(turn);
+  };
   try {
-    /** @type {Response} */
-    let res;
-    try {
-      res = await postJson('/api/chat', { messages: conversation, stream: true }, controller.signal);
-    } catch (err) {
+    const pieces = bff.stream({ messages: conversation }, { signal: controller.signal, onOpen: () => (opened = true) });
+    for await (const piece of pieces) {
+      text += piece;
+      reply.text.appendData(piece);
+      keepScrolled();
+    }
+    conversation.push({ role: 'assistant', content: text });
+    reply.item.dataset.state = 'done';
+  } catch (err) {
+    if (!opened) {
+      // Refused, or never reached the server: nothing was answered, the message goes back in the box.
       reply.item.remove();
       takeBack(turn);
-      if (isAbort(err)) return;
-      showNotice(offlineText('Could not reach the server.') + ' Your message is back in the box.', send);
+      if (err instanceof PerfBffError) failed(err);
+      else if (!controller.signal.aborted) showNotice(offlineText('Could not reach the server.') + ' Your message is back in the box.', send);
       return;
     }
-    readRateHeaders(res);
-    if (!res.ok) {
-      reply.item.remove();
-      takeBack(turn);
-      await failed(res);
-      return;
-    }
-    /** @type {StreamEnd} */
-    let end;
-    try {
-      end = await readEvents(res, (piece) => {
-        text += piece;
-        reply.text.appendData(piece);
-        keepScrolled();
-      });
-    } catch (err) {
-      if (!isAbort(err) && !controller.signal.aborted) throw err;
+    if (controller.signal.aborted) {
       // Stopped: what was shown is what the conversation remembers.
       if (text !== '') conversation.push({ role: 'assistant', content: text });
       markMessage(reply.item, text === '' ? 'Stopped before any text arrived.' : 'Stopped.');
       return;
     }
-    if (end.kind === 'done') {
-      conversation.push({ role: 'assistant', content: text });
-      reply.item.dataset.state = 'done';
-      return;
-    }
     markMessage(reply.item, 'The answer broke off.', 'error');
-    showNotice(`The answer broke off: ${serverProblem(end.error)}`, () => {
-      reply.item.remove();
-      void answer(turn);
-    }, end.error.request_id);
-  } catch (err) {
-    // The connection dropped in the middle of the answer.
-    if (controller.signal.aborted) return;
-    markMessage(reply.item, 'The answer broke off.', 'error');
-    showNotice(offlineText('The connection broke off during the answer.'), () => {
-      reply.item.remove();
-      void answer(turn);
-    });
-    if (!(err instanceof TypeError)) throw err;
+    if (err instanceof PerfBffError) showNotice(`The answer broke off: ${serverProblem(err)}`, retry, err.requestId);
+    else showNotice(offlineText('The connection broke off during the answer.'), retry);
   } finally {
     ui.log.setAttribute('aria-busy', 'false');
     page.inFlight = null;
@@ -104,27 +83,26 @@ async function answer(turn) {
 
 /**
  * Explains a refused request and offers what the person can do next.
- * @param {Response} res
+ * @param {PerfBffError} error
  */
-async function failed(res) {
-  const error = await readError(res);
-  if (res.status === 401) {
+function failed(error) {
+  if (error.status === 401) {
     sessionEnded();
     return;
   }
-  if (res.status === 429 && (error.type === 'rate_limit_exceeded' || error.type === 'budget_exceeded')) {
+  if (error.status === 429 && (error.type === 'rate_limit_exceeded' || error.type === 'budget_exceeded')) {
     const what = error.type === 'budget_exceeded'
       ? 'Your spending budget is used up for now.'
       : 'You have sent as many messages as allowed for now.';
-    startCountdown(what, error.retry_after ?? secondsUntilReset() ?? 10, () => void refreshUsage());
+    startCountdown(what, error.retryAfter ?? secondsUntilReset() ?? 10, () => void refreshUsage());
     return;
   }
-  if (res.status >= 500) {
-    showNotice(`${serverProblem(error)} Your message is back in the box.`, send, error.request_id);
+  if (error.status >= 500) {
+    showNotice(`${serverProblem(error)} Your message is back in the box.`, send, error.requestId);
     return;
   }
   // 400, 403, 413, 415: the server's message says what was wrong with the request.
-  showNotice(error.message !== '' ? error.message : `The request was refused (${res.status}).`);
+  showNotice(error.message !== '' ? error.message : `The request was refused (${error.status}).`);
 }
 
 /**

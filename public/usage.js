@@ -3,45 +3,39 @@
  * The status line in the top bar: requests left in the rate-limit window and budget left, from
  * GET /api/usage and the X-RateLimit-* headers of every answer.
  */
-import { readRateLimit, request } from './api.js';
+import { bff } from './bff.js';
 import { ui } from './dom.js';
 import { page } from './page-state.js';
+import { PerfBffError } from './perf-bff-client.js';
 import { sessionEnded } from './views.js';
 
-/** @import { RateLimit } from './api.js' */
-/** @typedef {{ limit_usd: number | null, spent_usd: number, reserved_usd: number, remaining_usd: number | null, reset: number }} Budget */
+/** @import { RateLimit, Usage } from './perf-bff-client.js' */
 
 /** @type {RateLimit | null} */
 let rate = null;
-/** @type {Budget | null} */
+/** @type {Usage['budget'] | null} */
 let budget = null;
 
 const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
 
-/** @param {Response} res */
-export function readRateHeaders(res) {
-  const fromHeaders = readRateLimit(res);
-  if (fromHeaders !== null) {
-    rate = fromHeaders;
-    renderStatus();
-  }
+/** @param {RateLimit} rateLimit the X-RateLimit-* headers of an answer */
+export function noteRateLimit(rateLimit) {
+  if (!page.signedIn) return;
+  rate = rateLimit;
+  renderStatus();
 }
 
 export async function refreshUsage() {
   if (!page.signedIn) return;
   try {
-    const res = await request('/api/usage');
-    if (res.status === 401) {
-      sessionEnded();
-      return;
-    }
-    if (!res.ok || !page.signedIn) return;
-    const usage = /** @type {{ rate_limit: RateLimit, budget: Budget }} */ (await res.json());
+    const usage = await bff.usage();
+    if (!page.signedIn) return;
     rate = usage.rate_limit;
     budget = usage.budget;
     renderStatus();
-  } catch {
-    // The status line is a courtesy: a failed refresh keeps the last known numbers.
+  } catch (err) {
+    if (err instanceof PerfBffError && err.status === 401) sessionEnded();
+    // Otherwise the status line is a courtesy: a failed refresh keeps the last known numbers.
   }
 }
 

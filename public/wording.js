@@ -4,8 +4,6 @@
  * next to the code that shows them.
  */
 
-/** @import { ApiError } from './api.js' */
-
 /** @param {number} seconds */
 export function duration(seconds) {
   const s = Math.max(0, Math.ceil(seconds));
@@ -20,13 +18,13 @@ export function offlineText(reachFailure) {
   return navigator.onLine ? `${reachFailure} Check your connection and try again.` : 'You are offline. Nothing can be sent until the connection is back.';
 }
 
-/** @param {ApiError} error */
+/** @param {{ type: string, retryAfter?: number | undefined }} error a PerfBffError, or its like */
 export function serverProblem(error) {
   switch (error.type) {
     case 'upstream_timeout':
       return 'The model took too long to answer.';
     case 'upstream_rate_limited':
-      return `The model service is busy. Try again${error.retry_after === undefined ? ' shortly' : ` in ${duration(error.retry_after)}`}.`;
+      return `The model service is busy. Try again${error.retryAfter === undefined ? ' shortly' : ` in ${duration(error.retryAfter)}`}.`;
     case 'upstream_error':
     case 'upstream_unavailable':
     case 'upstream_auth_failed':

@@ -3,11 +3,15 @@ import express, { json } from 'express';
 import type { Express } from 'express';
 import { authRoutes } from './auth/routes';
 import { requireUser } from './auth/require-user';
-import { requireJsonBody, sameOriginGuard } from './auth/same-origin';
 import { sessionMiddleware, sessionTimeouts } from './auth/sessions';
+import { openAiFace } from './chat/openai/face';
+import { modelsHandler } from './chat/openai/models-route';
+import { parseOpenAiRequest } from './chat/openai/schema';
 import { chatHandler } from './chat/route';
+import { parseChatRequest } from './chat/schema';
 import { usageHandler } from './chat/usage-route';
 import type { Config } from './config';
+import { bodyTypeGuard, corsForAllowedOrigins, crossSiteGuard, JSON_BODY_TYPES } from './http/cross-site';
 import { errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
 import { pseudonymFor, requestLog } from './http/request-log';
@@ -53,23 +57,25 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.static(deps.publicDir ?? path.join(__dirname, '..', 'public'), { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
 
   const sessions = [sessionMiddleware(config, stores.sessions), sessionTimeouts(config, now)];
-  const guard = sameOriginGuard({ allowedOrigins: config.allowedOrigins });
+  const crossSite = { allowedOrigins: config.allowedOrigins, publicOrigin: config.publicUrl };
+  const guard = crossSiteGuard(crossSite);
+  const bodyType = bodyTypeGuard(crossSite);
   const noStore: express.RequestHandler = (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   };
 
-  app.use('/auth', noStore, guard, requireJsonBody, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, loginIpThrottle: stores.loginIpThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
+  app.use(['/api', '/auth'], corsForAllowedOrigins(crossSite));
+  app.use('/api/v1', openAiFace);
+  app.use('/auth', noStore, guard, bodyType, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, loginIpThrottle: stores.loginIpThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
 
+  const chatDeps = { config, perf, ledger: stores.ledger, limiter: stores.rateLimit, logger, metrics };
+  const countRefused = countRefusedRequest(stores.rateLimit, () => metrics?.rateLimitRejections.inc());
+  const chatBody = json({ limit: '1mb', strict: true, type: JSON_BODY_TYPES });
   const api = express.Router();
-  api.post(
-    '/chat',
-    requireUser,
-    requireJsonBody,
-    json({ limit: '1mb', strict: true, type: () => true }),
-    chatHandler({ config, perf, ledger: stores.ledger, limiter: stores.rateLimit, logger, metrics }),
-    countRefusedRequest(stores.rateLimit, () => metrics?.rateLimitRejections.inc()),
-  );
+  api.post('/chat', requireUser, bodyType, chatBody, chatHandler(chatDeps, parseChatRequest), countRefused);
+  api.post('/v1/chat/completions', requireUser, bodyType, chatBody, chatHandler(chatDeps, parseOpenAiRequest), countRefused);
+  api.get('/v1/models', requireUser, modelsHandler({ allowedModels: config.allowedModels }));
   api.get('/usage', requireUser, usageHandler({ limiter: stores.rateLimit, ledger: stores.ledger }));
   app.use('/api', noStore, guard, ...sessions, api);
 

@@ -31,6 +31,12 @@ export interface Config {
   readonly loginBlockSeconds: number;
   readonly trustProxy: number;
   readonly allowedOrigins: readonly string[];
+  /** The app's external origin (https://chat.example.com); undefined: taken from each request's Host. */
+  readonly publicUrl: string | undefined;
+  /** SameSite attribute of the session cookie. */
+  readonly sessionCookieSameSite: 'strict' | 'lax' | 'none';
+  /** Models a caller may ask for by name; '*' lets any name through. Leaving `model` out is always allowed (Perf routes). */
+  readonly allowedModels: readonly string[] | '*';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly metricsToken: string | undefined;
 }
@@ -42,6 +48,8 @@ export class ConfigError extends Error {
   }
 }
 
+/** A model name as Perf takes it (also what the chat schemas accept). */
+export const MODEL_PATTERN = /^[\w.:/-]{1,100}$/;
 const KEY_PATTERN = /^pk_(test|live)_[A-Za-z0-9_-]{8,}$/;
 /** Plain http is allowed for a Perf on this machine (a local stand-in or tunnel), nowhere else. */
 const LOOPBACK_URL = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
@@ -127,6 +135,23 @@ const schema = z.object({
   ALLOWED_ORIGINS: optionalText
     .transform((v) => (v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '')))
     .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must list origins such as https://app.example.com (no path)'))),
+  PUBLIC_URL: optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'must be the app\'s external URL, such as https://chat.example.com' })
+      .refine((v) => new URL(v).pathname === '/' && new URL(v).search === '', { error: 'must be an origin without a path (https://chat.example.com)' })
+      .transform((v) => new URL(v).origin)
+      .optional(),
+  ),
+  SESSION_COOKIE_SAMESITE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? 'strict' : v))
+    .pipe(z.enum(['strict', 'lax', 'none'], { error: 'must be strict, lax or none' })),
+  ALLOWED_MODELS: optionalText
+    .transform((v) => (v === undefined || v === '*' ? ('*' as const) : v.split(',').map((s) => s.trim()).filter((s) => s !== '')))
+    .pipe(z.union([z.literal('*'), z.array(z.string().regex(MODEL_PATTERN, 'must list model names such as gpt-4o-mini, comma-separated (or *)')).min(1)])),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -164,6 +189,9 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     if (production && !e.PERF_BASE_URL.startsWith('https://') && !LOOPBACK_URL.test(e.PERF_BASE_URL)) {
       problems.push('PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)');
     }
+    if (e.SESSION_COOKIE_SAMESITE === 'none' && !production) {
+      problems.push('SESSION_COOKIE_SAMESITE=none needs NODE_ENV=production: browsers accept SameSite=None only on a Secure (https) cookie');
+    }
     if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
     }
@@ -198,6 +226,9 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     loginBlockSeconds: e.LOGIN_BLOCK_SECONDS,
     trustProxy: e.TRUST_PROXY === undefined ? (production ? 1 : 0) : Number(e.TRUST_PROXY),
     allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),
+    publicUrl: e.PUBLIC_URL,
+    sessionCookieSameSite: e.SESSION_COOKIE_SAMESITE,
+    allowedModels: e.ALLOWED_MODELS === '*' ? '*' : Object.freeze(e.ALLOWED_MODELS),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
   });

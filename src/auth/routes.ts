@@ -3,6 +3,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Config } from '../config';
+import { JSON_BODY_TYPES } from '../http/cross-site';
 import { HttpError } from '../http/errors';
 import { withDeadline } from '../infra/deadline';
 import type { Logger } from '../infra/logger';
@@ -46,7 +47,8 @@ const destroy = (req: Express.Request) => settle((done) => req.session.destroy(d
 export function authRoutes(deps: AuthDeps): Router {
   const { config, users, loginThrottle, loginIpThrottle, now } = deps;
   const router = Router();
-  const body = json({ limit: '8kb', strict: true });
+  // text/plain only gets this far from our own page (see http/cross-site.ts).
+  const body = json({ limit: '8kb', strict: true, type: JSON_BODY_TYPES });
 
   router.post('/login', body, async function login(req, res) {
     const parsed = credentials.safeParse(req.body);
@@ -95,7 +97,7 @@ export function authRoutes(deps: AuthDeps): Router {
 
   router.post('/logout', async function logout(req, res) {
     if ((req as { session?: unknown }).session !== undefined && req.session.user !== undefined) await destroy(req);
-    res.clearCookie(sessionCookieName(config.production), { path: '/', httpOnly: true, secure: config.production, sameSite: 'strict' });
+    res.clearCookie(sessionCookieName(config.production), { path: '/', httpOnly: true, secure: config.production, sameSite: config.sessionCookieSameSite });
     res.status(204).end();
   });
 

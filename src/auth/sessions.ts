@@ -41,7 +41,7 @@ export function sessionMiddleware(config: Config, store: Store): RequestHandler 
     cookie: {
       httpOnly: true,
       secure: config.production,
-      sameSite: 'strict',
+      sameSite: config.sessionCookieSameSite,
       path: '/',
       maxAge: config.sessionAbsoluteTimeoutSeconds * 1000,
     },

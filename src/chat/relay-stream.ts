@@ -78,7 +78,8 @@ export async function relayStream(ctx: CallContext): Promise<void> {
   if (failure !== undefined && !res.headersSent) throw failure;
   if (failure !== undefined) {
     facts.outcome = failure.httpError.type;
-    if (!res.writableEnded && !res.destroyed) res.write(formatEvent(JSON.stringify(errorBody(failure.httpError, ctx.requestId))));
+    const shape = res.locals.errorShape ?? errorBody;
+    if (!res.writableEnded && !res.destroyed) res.write(formatEvent(JSON.stringify(shape(failure.httpError, ctx.requestId))));
   }
   if (!res.writableEnded && !res.destroyed) res.end();
 }

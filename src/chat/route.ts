@@ -16,7 +16,7 @@ import type { CallContext, CallFacts } from './call-context';
 import { CallGuard } from './call-guard';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
-import { parseChatRequest } from './schema';
+import { resolveModel } from './model-policy';
 import type { ChatRequest, ChatMessage } from './schema';
 import { Settlement } from './settlement';
 
@@ -29,8 +29,11 @@ export interface ChatDeps {
   metrics?: Metrics | undefined;
 }
 
-/** POST /api/chat after the session: validate → rate limit + reserve → call → settle → relay. */
-export function chatHandler(deps: ChatDeps) {
+/**
+ * A chat face's route after the session: validate → rate limit + reserve → call → settle → relay.
+ * `parse` is the face's own request format (ours, or OpenAI's), validated into the shared call.
+ */
+export function chatHandler(deps: ChatDeps, parse: (body: unknown) => ChatRequest) {
   const { config, perf, ledger, logger, metrics } = deps;
   const admission: AdmissionDeps = {
     limiter: deps.limiter,
@@ -41,7 +44,8 @@ export function chatHandler(deps: ChatDeps) {
   };
   return async function chat(req: Request, res: Response): Promise<void> {
     const user = currentUser(req);
-    const request = parseChatRequest(req.body);
+    const parsed = parse(req.body);
+    const request: ChatRequest = { ...parsed, model: resolveModel(parsed.model, config.allowedModels) };
     const capMicros = Math.min(request.max_cost_per_call === undefined ? config.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call), config.maxCostPerCallMicros);
     if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.');
 

@@ -27,6 +27,8 @@ export class HttpError extends Error {
     readonly type: ErrorType,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The request field at fault, for faces that name it separately (OpenAI's `param`). */
+    readonly param?: string,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -35,6 +37,19 @@ export class HttpError extends Error {
 
 export interface ErrorBody {
   error: { type: ErrorType; message: string; request_id: string; retry_after?: number };
+}
+
+/** How an API face writes an error body; ours is errorBody, the OpenAI face has its own. */
+export type ErrorShape = (err: HttpError, requestId: string) => unknown;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point for res.locals
+  namespace Express {
+    interface Locals {
+      /** Set by a face whose errors have another shape (the OpenAI-compatible one). */
+      errorShape?: ErrorShape;
+    }
+  }
 }
 
 export function errorBody(err: HttpError, requestId: string): ErrorBody {
@@ -59,6 +74,8 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal_error', 'Something went wrong on our side.');
 }
 
+const LONGEST_AUTOMATIC_RETRY_SECONDS = 60;
+
 /** The id the request log gave the request (ours, or the router's X-Request-Id). */
 export function requestIdOf(req: { id?: unknown }): string {
   return typeof req.id === 'string' ? req.id : '';
@@ -78,7 +95,13 @@ export function errorHandler(): ErrorRequestHandler {
       next(err);
       return;
     }
-    if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
-    res.status(httpError.status).json(errorBody(httpError, requestIdOf(req)));
+    if (httpError.retryAfterSeconds !== undefined) {
+      res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+      // SDKs that retry by themselves (OpenAI's, Anthropic's) read this: a wait of minutes or
+      // hours is for the caller to decide, not for a retry loop to sit in.
+      if (httpError.retryAfterSeconds > LONGEST_AUTOMATIC_RETRY_SECONDS) res.setHeader('x-should-retry', 'false');
+    }
+    const shape = res.locals.errorShape ?? errorBody;
+    res.status(httpError.status).json(shape(httpError, requestIdOf(req)));
   };
 }

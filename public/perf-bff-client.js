@@ -1,0 +1,268 @@
+// @ts-check
+/**
+ * perf-bff's browser client: one ES module with no dependencies, for any frontend to copy or
+ * import. It talks to perf-bff with the user's session cookie (HttpOnly: this code never sees it)
+ * and never with a Perf key.
+ *
+ *   import { PerfBffClient, PerfBffError } from './perf-bff-client.js';
+ *
+ *   const client = new PerfBffClient();            // the page is served by perf-bff itself
+ *   // const client = new PerfBffClient({ baseUrl: 'https://api.example.com' }); // an ALLOWED_ORIGINS app
+ *   await client.signIn('alice', password);
+ *   const answer = await client.chat({ message: 'Hello' });        // Perf's JSON answer
+ *   for await (const text of client.stream({ messages }, { signal })) output.append(text);
+ *
+ * Failures are thrown as PerfBffError: `status` and `type` say what happened, `retryAfter` how many
+ * seconds to wait (429, 503) and `requestId` what to quote. A stream that breaks off after its
+ * first words throws one with `inStream: true`. Aborting `signal` stops the answer at once and the
+ * server hangs up on Perf; the abort surfaces as the browser's own AbortError.
+ */
+
+/** @typedef {{ limit: number, remaining: number, reset: number }} RateLimit reset: Unix seconds */
+/** @typedef {{ type: string, message: string, request_id?: string, retry_after?: number }} ErrorDetail */
+/**
+ * @typedef {object} ChatBody POST /api/chat's body: `message` or `messages`, and options
+ * @property {string} [message]
+ * @property {{ role: 'system' | 'user' | 'assistant', content: string }[]} [messages]
+ * @property {string} [model]
+ * @property {number} [max_tokens]
+ * @property {number} [temperature]
+ * @property {number} [top_p]
+ * @property {number} [max_cost_per_call]
+ */
+/**
+ * @typedef {object} Usage GET /api/usage
+ * @property {{ limit: number, remaining: number, reset: number }} rate_limit
+ * @property {{ limit_usd: number | null, spent_usd: number, reserved_usd: number, remaining_usd: number | null, reset: number | null }} budget
+ */
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} [baseUrl] where perf-bff answers; '' (the default) for the page's own origin
+ * @property {typeof fetch} [fetch] a fetch of your own (tests, instrumentation)
+ * @property {(rateLimit: RateLimit) => void} [onRateLimit] called with the X-RateLimit-* headers of every answer that has them
+ */
+
+export class PerfBffError extends Error {
+  /**
+   * @param {number} status the HTTP status (200 for a stream that broke off after it began)
+   * @param {ErrorDetail} detail the server's `error` object
+   * @param {{ inStream?: boolean, rateLimit?: RateLimit | null }} [extra]
+   */
+  constructor(status, detail, extra = {}) {
+    super(detail.message || `The request failed with status ${status}.`);
+    this.name = 'PerfBffError';
+    this.status = status;
+    /** The contract's error type: unauthorized, rate_limit_exceeded, budget_exceeded, upstream_timeout, … */
+    this.type = detail.type;
+    /** @type {string | undefined} */
+    this.requestId = detail.request_id;
+    /** Seconds to wait before trying again, when the server said. @type {number | undefined} */
+    this.retryAfter = detail.retry_after;
+    /** True when the answer had begun streaming: what arrived before stays valid. */
+    this.inStream = extra.inStream === true;
+    /** @type {RateLimit | null} */
+    this.rateLimit = extra.rateLimit ?? null;
+  }
+}
+
+export class PerfBffClient {
+  /** @param {ClientOptions} [options] */
+  constructor(options = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    /** @type {typeof fetch} */
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.onRateLimit = options.onRateLimit;
+    // Another origin's cookie goes along only with "include" (and that origin's CORS consent).
+    /** @type {RequestCredentials} */
+    this.credentials = this.baseUrl === '' ? 'same-origin' : 'include';
+  }
+
+  /**
+   * @param {string} username
+   * @param {string} password
+   * @returns {Promise<{ user: { username: string } }>}
+   */
+  async signIn(username, password) {
+    return /** @type {Promise<{ user: { username: string } }>} */ ((await this.#send('POST', '/auth/login', { username, password })).json());
+  }
+
+  /** Ends the session on the server; the cookie is cleared. */
+  async signOut() {
+    await this.#send('POST', '/auth/logout');
+  }
+
+  /**
+   * The signed-in user and when the session ends, or null when nobody is signed in.
+   * @returns {Promise<{ user: { username: string }, session: { expires_at: string } } | null>}
+   */
+  async me() {
+    try {
+      return /** @type {any} */ (await (await this.#send('GET', '/auth/me')).json());
+    } catch (err) {
+      if (err instanceof PerfBffError && err.status === 401) return null;
+      throw err;
+    }
+  }
+
+  /** @returns {Promise<Usage>} */
+  async usage() {
+    return /** @type {Promise<Usage>} */ ((await this.#send('GET', '/api/usage')).json());
+  }
+
+  /**
+   * One answer, whole: Perf's chat.completion JSON (`choices[0].message.content`, `perf.cost_usd`).
+   * @param {ChatBody} body
+   * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<any>}
+   */
+  async chat(body, options = {}) {
+    return (await this.#send('POST', '/api/chat', { ...body, stream: false }, options.signal)).json();
+  }
+
+  /**
+   * The answer as it is written: yields each piece of text. Ends normally after `data: [DONE]`.
+   * `onOpen` runs once the answer has begun (a refusal is thrown before it ever runs).
+   * @param {ChatBody} body
+   * @param {{ signal?: AbortSignal, onOpen?: () => void }} [options]
+   * @returns {AsyncGenerator<string, void, void>}
+   */
+  async *stream(body, options = {}) {
+    const res = await this.#send('POST', '/api/chat', { ...body, stream: true }, options.signal);
+    options.onOpen?.();
+    if (res.body === null) throw new PerfBffError(200, { type: 'upstream_error', message: 'The answer was empty.' }, { inStream: true });
+    for await (const data of sseData(res.body)) {
+      if (data === '[DONE]') return;
+      const event = parseJson(data);
+      if (isErrorBody(event)) throw new PerfBffError(200, event.error, { inStream: true });
+      const text = deltaText(event);
+      if (text !== '') yield text;
+    }
+    throw new PerfBffError(200, { type: 'upstream_error', message: 'The answer ended early.' }, { inStream: true });
+  }
+
+  /**
+   * @param {'GET' | 'POST'} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<Response>} an ok response; anything else is thrown as PerfBffError
+   */
+  async #send(method, path, body, signal) {
+    /** @type {RequestInit} */
+    const init = { method, credentials: this.credentials, cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers = { 'Content-Type': 'application/json' };
+      init.body = JSON.stringify(body);
+    }
+    if (signal !== undefined) init.signal = signal;
+    const res = await this.fetch(`${this.baseUrl}${path}`, init);
+    const rateLimit = readRateLimit(res);
+    if (rateLimit !== null) this.onRateLimit?.(rateLimit);
+    if (res.ok) return res;
+    throw new PerfBffError(res.status, await readErrorDetail(res), { rateLimit });
+  }
+}
+
+/**
+ * The `data` of each server-sent event in a body, as the SSE spec splits them: lines end in CRLF,
+ * LF or CR (a CR at a chunk's end may be half of a CRLF), a blank line ends an event (one left
+ * unfinished when the body ends is dropped), lines
+ * starting with ':' are comments (keep-alives), and fields other than `data` are ignored.
+ * @param {ReadableStream<Uint8Array>} body
+ * @returns {AsyncGenerator<string, void, void>}
+ */
+export async function* sseData(body) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const lineEnd = /\r\n|\r|\n/g;
+  let buffer = '';
+  /** @type {string[]} */
+  let data = [];
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let from = 0;
+      lineEnd.lastIndex = 0;
+      for (let end = lineEnd.exec(buffer); end !== null; end = lineEnd.exec(buffer)) {
+        if (!done && end[0] === '\r' && end.index === buffer.length - 1) break;
+        const line = buffer.slice(from, end.index);
+        from = lineEnd.lastIndex;
+        if (line === '') {
+          if (data.length > 0) yield data.join('\n');
+          data = [];
+        } else if (line.startsWith('data:')) {
+          data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+        }
+      }
+      buffer = buffer.slice(from);
+      // As the spec says, an event the body ends in the middle of is not dispatched.
+      if (done) return;
+    }
+  } finally {
+    // Leaving early ([DONE], an error event, a break in the caller's loop) closes the connection.
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * The X-RateLimit-* headers of an answer, or null when they are missing or not numbers.
+ * @param {Response} res
+ * @returns {RateLimit | null}
+ */
+export function readRateLimit(res) {
+  if (!res.headers.has('X-RateLimit-Limit')) return null;
+  const limit = Number(res.headers.get('X-RateLimit-Limit'));
+  const remaining = Number(res.headers.get('X-RateLimit-Remaining'));
+  const reset = Number(res.headers.get('X-RateLimit-Reset'));
+  return [limit, remaining, reset].every(Number.isFinite) ? { limit, remaining, reset } : null;
+}
+
+/**
+ * The server's `{"error": {...}}`, or a generic one for that status (a proxy's HTML page, say).
+ * @param {Response} res
+ * @returns {Promise<ErrorDetail>}
+ */
+async function readErrorDetail(res) {
+  /** @type {ErrorDetail} */
+  let detail = { type: res.status >= 500 ? 'service_unavailable' : 'http_error', message: '' };
+  try {
+    const body = /** @type {unknown} */ (await res.json());
+    if (isErrorBody(body)) detail = body.error;
+  } catch {
+    // Not JSON: the status alone has to do.
+  }
+  const header = Number(res.headers.get('Retry-After'));
+  if (detail.retry_after === undefined && Number.isFinite(header) && header > 0) detail = { ...detail, retry_after: header };
+  return detail;
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is { error: ErrorDetail }}
+ */
+export function isErrorBody(value) {
+  if (typeof value !== 'object' || value === null || !('error' in value)) return false;
+  const error = value.error;
+  return typeof error === 'object' && error !== null && 'type' in error && typeof error.type === 'string';
+}
+
+/** @param {string} text */
+function parseJson(text) {
+  try {
+    return /** @type {unknown} */ (JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `choices[0].delta.content` of a chat.completion.chunk, or '' when there is none.
+ * @param {unknown} event
+ * @returns {string}
+ */
+function deltaText(event) {
+  const chunk = /** @type {{ choices?: { delta?: { content?: unknown } }[] } | undefined} */ (event);
+  const content = Array.isArray(chunk?.choices) ? chunk.choices[0]?.delta?.content : undefined;
+  return typeof content === 'string' ? content : '';
+}
