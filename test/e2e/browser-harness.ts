@@ -27,7 +27,7 @@ export interface Site {
  * The real server (Redis stores, the built-in Perf stand-in, the real public/ page) on a free
  * port, with its own Redis key prefix, and a headless Chromium to look at it.
  */
-export async function startSite(env: Record<string, string> = {}): Promise<Site> {
+export async function startSite(env: Record<string, string> = {}, browserArgs: string[] = []): Promise<Site> {
   const prefix = `perf-bff:e2e:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     PORT: '0',
@@ -43,7 +43,7 @@ export async function startSite(env: Record<string, string> = {}): Promise<Site>
   if (standIn === undefined) throw new Error('expected the built-in Perf stand-in (no PERF_API_KEY)');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...browserArgs],
   });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
