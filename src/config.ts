@@ -175,7 +175,8 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.')} ${issue.message}`);
+      // The setting's name alone: "ALLOWED_ORIGINS", not "ALLOWED_ORIGINS.2".
+      problems.push(`${String(issue.path[0])} ${issue.message}`);
     }
   }
   const production = env.NODE_ENV === 'production';

@@ -79,7 +79,7 @@ describe('loadConfig', () => {
     });
     const names = found.map((p) => p.split(' ')[0]);
     expect(names.sort()).toEqual(
-      ['ALLOWED_ORIGINS.1', 'DAILY_BUDGET_USD', 'LOG_LEVEL', 'MAX_COST_PER_CALL', 'PERF_BASE_URL', 'PORT', 'RATE_LIMIT_REQUESTS', 'REDIS_URL', 'SESSION_SECRET', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS'].sort(),
+      ['ALLOWED_ORIGINS', 'DAILY_BUDGET_USD', 'LOG_LEVEL', 'MAX_COST_PER_CALL', 'PERF_BASE_URL', 'PORT', 'RATE_LIMIT_REQUESTS', 'REDIS_URL', 'SESSION_SECRET', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS'].sort(),
     );
   });
 
@@ -123,5 +123,26 @@ describe('loadConfig cross-checks', () => {
       'MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget',
     ]);
     expect(problems({ MAX_COST_PER_CALL: '2', DAILY_BUDGET_USD: '0' })).toEqual([]);
+  });
+});
+
+describe('loadConfig: frontends', () => {
+  test('ALLOWED_MODELS is * by default, or a list of model names', () => {
+    expect(loadConfig({}).allowedModels).toBe('*');
+    expect(loadConfig({ ALLOWED_MODELS: ' gpt-4o-mini , claude-sonnet ' }).allowedModels).toEqual(['gpt-4o-mini', 'claude-sonnet']);
+    expect(problems({ ALLOWED_MODELS: 'gpt 4o' })).toEqual(['ALLOWED_MODELS must list model names such as gpt-4o-mini, comma-separated (or *)']);
+  });
+
+  test('PUBLIC_URL is an origin: a path is refused, a trailing slash is dropped', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com/' }).publicUrl).toBe('https://chat.example.com');
+    expect(problems({ PUBLIC_URL: 'https://chat.example.com/app' })).toEqual(['PUBLIC_URL must be an origin without a path (https://chat.example.com)']);
+  });
+
+  test('SESSION_COOKIE_SAMESITE is strict by default; none only in production, where the cookie is Secure', () => {
+    expect(loadConfig({}).sessionCookieSameSite).toBe('strict');
+    expect(loadConfig({ SESSION_COOKIE_SAMESITE: 'Lax' }).sessionCookieSameSite).toBe('lax');
+    expect(problems({ SESSION_COOKIE_SAMESITE: 'none' })).toHaveLength(1);
+    expect(loadConfig({ ...PROD, SESSION_COOKIE_SAMESITE: 'none' }).sessionCookieSameSite).toBe('none');
+    expect(problems({ SESSION_COOKIE_SAMESITE: 'loose' })).toEqual(['SESSION_COOKIE_SAMESITE must be strict, lax or none']);
   });
 });
