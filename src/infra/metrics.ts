@@ -69,7 +69,7 @@ export class Metrics {
 }
 
 /** Known routes by path; anything else is "static" (GET page assets) or "other", to keep labels few. */
-const ROUTES = new Set(['/api/chat', '/api/usage', '/auth/login', '/auth/logout', '/auth/me', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set(['/api/chat', '/api/usage', '/api/v1/chat/completions', '/api/v1/models', '/auth/login', '/auth/logout', '/auth/me', '/healthz', '/readyz', '/metrics']);
 
 export function routeLabel(method: string, path: string, status: number): string {
   if (ROUTES.has(path)) return path;
