@@ -3,6 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/*
+ * The layers (docs/architecture.md): what each folder of src/ may import. Express stays at the
+ * edge (http/, and the routes in auth/ and chat/); the money rules, the Perf client, the stores and
+ * the infrastructure know nothing of it, and the Perf stand-in is wired by the composition root only.
+ */
+const WEB_FRAMEWORK = ['express', 'cors', 'helmet'].map((name) => ({ name, message: 'Express stays at the edge: http/, and the routes in auth/ and chat/.' }));
+const folders = (...names) => ({ regex: `(^|/)(${names.join('|')})(/|$)`, message: `This layer may not import ${names.join(', ')} (see docs/architecture.md).` });
+const layer = (files, paths, patterns) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { paths, patterns }] },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/'] },
   js.configs.recommended,
@@ -19,6 +31,16 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
+  layer(['src/limits/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }, { name: 'redis' }, { name: 'undici' }], [
+    { regex: '^\\.\\./', message: 'limits/ holds pure rules: it imports nothing of the rest of src/.' },
+  ]),
+  layer(['src/infra/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }], [folders('http', 'chat', 'auth', 'stores', 'limits', 'perf', 'dev')]),
+  layer(['src/perf/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }], [folders('http', 'chat', 'auth', 'stores', 'limits', 'dev')]),
+  layer(['src/stores/**/*.ts'], WEB_FRAMEWORK, [folders('http', 'chat', 'auth', 'perf', 'dev')]),
+  layer(['src/http/**/*.ts'], [], [folders('chat', 'auth', 'stores', 'perf', 'dev')]),
+  layer(['src/auth/**/*.ts'], [], [folders('chat', 'perf', 'dev')]),
+  layer(['src/chat/**/*.ts'], [], [folders('stores', 'dev')]),
+  layer(['src/app.ts', 'src/config.ts', 'src/serve.ts', 'src/server.ts', 'src/cli/**/*.ts'], [], [folders('dev')]),
   {
     // Tests read untyped JSON answers (supertest's res.body is any) and assert on their shape.
     files: ['test/**/*.ts'],

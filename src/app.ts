@@ -1,25 +1,26 @@
-import path from 'node:path';
 import express, { json } from 'express';
-import type { Express } from 'express';
-import { authRoutes } from './auth/routes';
+import type { Express, RequestHandler } from 'express';
+import type { PasswordHasher } from './auth/passwords';
 import { requireUser } from './auth/require-user';
-import { sessionMiddleware, sessionTimeouts } from './auth/sessions';
+import { authRoutes } from './auth/routes';
+import { sessionMiddleware, sessionSettings, sessionTimeouts } from './auth/sessions';
 import { openAiFace } from './chat/openai/face';
-import { modelsHandler } from './chat/openai/models-route';
+import { modelsRoute } from './chat/openai/models-route';
 import { parseOpenAiRequest } from './chat/openai/schema';
-import { chatHandler } from './chat/route';
+import { chatRoute } from './chat/route';
 import { parseChatRequest } from './chat/schema';
-import { usageHandler } from './chat/usage-route';
+import { usageRoute } from './chat/usage-route';
 import type { Config } from './config';
 import { bodyTypeGuard, corsForAllowedOrigins, crossSiteGuard, JSON_BODY_TYPES } from './http/cross-site';
 import { errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
+import { countRequests, metricsRoute } from './http/metrics-route';
+import { countRefusedRequest } from './http/rate-limit-headers';
 import { pseudonymFor, requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
 import type { Logger } from './infra/logger';
-import { countRequests, metricsHandler } from './infra/metrics';
 import type { Metrics } from './infra/metrics';
-import { countRefusedRequest } from './limits/rate-limit-middleware';
+import type { Limits } from './limits/admission';
 import type { PerfClient } from './perf/client';
 import type { Stores } from './stores';
 
@@ -28,16 +29,30 @@ export interface AppDeps {
   logger: Logger;
   stores: Stores;
   perf: PerfClient;
+  passwords: PasswordHasher;
+  metrics: Metrics;
   /** True when the backing services answer; /readyz reports it. */
   ready: () => Promise<boolean>;
-  shuttingDown?: () => boolean;
+  shuttingDown: () => boolean;
+  publicDir: string;
   now?: () => number;
-  publicDir?: string;
-  /** Prometheus metrics; GET /metrics serves them when config.metricsToken is set. */
-  metrics?: Metrics;
 }
 
-/** Builds the app from its dependencies; does no I/O of its own. */
+/** The limits every signed-in user gets. */
+export function limitsFrom(config: Config): Limits {
+  return {
+    requestsPerWindow: config.rateLimitRequests,
+    windowSeconds: config.rateLimitWindowSeconds,
+    budgetMicros: config.dailyBudgetMicros > 0 ? config.dailyBudgetMicros : null,
+  };
+}
+
+const noStore: RequestHandler = function noStore(_req, res, next) {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+/** Builds the app from its dependencies: the middleware order and the routes; no I/O of its own. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger, stores, perf, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -50,33 +65,57 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestLog(logger, pseudonymFor(config.sessionSecrets[0] ?? '')));
-  if (metrics !== undefined) app.use(countRequests(metrics));
+  app.use(countRequests({ metrics }));
   app.use(securityHeaders(config.production));
-  app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown ?? (() => false) }));
-  if (metrics !== undefined) app.get('/metrics', metricsHandler(metrics, config.metricsToken));
-  app.use(express.static(deps.publicDir ?? path.join(__dirname, '..', 'public'), { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
+  app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown }));
+  app.get('/metrics', metricsRoute({ metrics, token: config.metricsToken }));
+  app.use(express.static(deps.publicDir, { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
 
-  const sessions = [sessionMiddleware(config, stores.sessions), sessionTimeouts(config, now)];
+  const session = sessionSettings(config);
+  const sessions = [sessionMiddleware({ settings: session, store: stores.sessions }), sessionTimeouts({ settings: session, now })];
   const crossSite = { allowedOrigins: config.allowedOrigins, publicOrigin: config.publicUrl };
   const guard = crossSiteGuard(crossSite);
   const bodyType = bodyTypeGuard(crossSite);
-  const noStore: express.RequestHandler = (_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  };
 
   app.use(['/api', '/auth'], corsForAllowedOrigins(crossSite));
   app.use('/api/v1', openAiFace);
-  app.use('/auth', noStore, guard, bodyType, ...sessions, authRoutes({ config, users: stores.users, loginThrottle: stores.loginThrottle, loginIpThrottle: stores.loginIpThrottle, logger, now, onFailedLogin: () => metrics?.failedSignIns.inc() }));
+  app.use(
+    '/auth',
+    noStore,
+    guard,
+    bodyType,
+    ...sessions,
+    authRoutes({
+      session,
+      users: stores.users,
+      passwords: deps.passwords,
+      loginThrottle: stores.loginThrottle,
+      loginIpThrottle: stores.loginIpThrottle,
+      logger,
+      now,
+      onFailedLogin: () => metrics.failedSignIns.inc(),
+    }),
+  );
 
-  const chatDeps = { config, perf, ledger: stores.ledger, limiter: stores.rateLimit, logger, metrics };
-  const countRefused = countRefusedRequest(stores.rateLimit, () => metrics?.rateLimitRejections.inc());
+  const limits = limitsFrom(config);
+  const chat = {
+    perf,
+    admission: stores.admission,
+    logger,
+    metrics,
+    limits,
+    maxCostPerCallMicros: config.maxCostPerCallMicros,
+    allowedModels: config.allowedModels,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+  };
+  const countRefused = countRefusedRequest({ store: stores.admission, limits, onRejected: () => metrics.rateLimitRejections.inc() });
   const chatBody = json({ limit: '1mb', strict: true, type: JSON_BODY_TYPES });
   const api = express.Router();
-  api.post('/chat', requireUser, bodyType, chatBody, chatHandler(chatDeps, parseChatRequest), countRefused);
-  api.post('/v1/chat/completions', requireUser, bodyType, chatBody, chatHandler(chatDeps, parseOpenAiRequest), countRefused);
-  api.get('/v1/models', requireUser, modelsHandler({ allowedModels: config.allowedModels }));
-  api.get('/usage', requireUser, usageHandler({ limiter: stores.rateLimit, ledger: stores.ledger }));
+  api.post('/chat', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseChatRequest }), countRefused);
+  api.post('/v1/chat/completions', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseOpenAiRequest }), countRefused);
+  api.get('/v1/models', requireUser, modelsRoute({ allowedModels: config.allowedModels }));
+  api.get('/usage', requireUser, usageRoute({ admission: stores.admission, limits }));
   app.use('/api', noStore, guard, ...sessions, api);
 
   app.use(['/api', '/auth'], notFound);

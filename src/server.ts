@@ -1,21 +1,18 @@
 import 'dotenv/config';
+import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
+import type { Config } from './config';
 import { createLogger } from './infra/logger';
-import { start } from './runtime';
+import { serve } from './serve';
 
+/** The process: settings, the composition, the listening server, and the signals that stop it. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`perf-bff cannot start.\n${err.message}\nSee .env.example for every setting.\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const running = await start(config, logger);
+  const composition = await compose(config, logger);
+  const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  const port = Number(new URL(running.url).port);
+  logger.info({ port, mode: composition.stores.mode, perf: composition.standIn === undefined ? 'perf' : 'stand-in' }, `perf-bff listening on http://localhost:${port}`);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       running.shutdown(signal).then(
@@ -26,6 +23,16 @@ async function main(): Promise<void> {
         },
       );
     });
+  }
+}
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`perf-bff cannot start.\n${err.message}\nSee .env.example for every setting.\n`);
+    process.exit(1);
   }
 }
 

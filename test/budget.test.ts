@@ -1,11 +1,12 @@
 import supertest from 'supertest';
 import { createLogger } from '../src/infra/logger';
-import { createRedisClient } from '../src/infra/redis';
-import { DAY_WINDOW } from '../src/limits/ledger';
-import { RedisLedger } from '../src/limits/redis-ledger';
+import { DAY_WINDOW } from '../src/limits/admission';
+import { RedisAdmissionStore } from '../src/stores/redis-admission';
+import { createStoreClient } from '../src/stores/redis-client';
 import { modes, sharedStandIn, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
-import { openStream, waitFor } from './helpers/sse-client';
+import { openStream } from './helpers/sse-client';
+import { eventually, waitFor } from './helpers/wait';
 
 const chat = (h: Harness, cookie: string, body: object) => supertest(h.url).post('/api/chat').set('Cookie', cookie).send(body);
 
@@ -108,8 +109,7 @@ describe.each(modes())('spend budget and settling (%s stores)', (mode) => {
     await pending;
     const elapsed = await waitFor(() => h.standIn.aborted === 1, 1000);
     expect(elapsed).toBeLessThan(1000);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 });
+    await eventually(async () => expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 }));
   });
 
   test('the client leaving mid-stream: the upstream stream closes within 1 s and the reservation is kept', async () => {
@@ -121,8 +121,7 @@ describe.each(modes())('spend budget and settling (%s stores)', (mode) => {
     stream.req.destroy();
     await waitFor(() => h.standIn.aborted === 1, 1000);
     expect(Date.now() - closedAt).toBeLessThan(1000);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 });
+    await eventually(async () => expect(await h.usage(cookie)).toMatchObject({ spent_usd: 0.01, reserved_usd: 0 }));
   });
 
   test('when the cap does not fit the budget left: 429 budget_exceeded with Retry-After, and no upstream call', async () => {
@@ -193,8 +192,8 @@ describe('when the ledger cannot be reached', () => {
   let h: Harness;
   beforeAll(async () => {
     // A client that never connected: every command fails at once (no offline queue).
-    const dead = createRedisClient({ url: 'redis://127.0.0.1:1', tlsRejectUnauthorized: true }, createLogger('silent'));
-    h = await startHarness({ mode: 'redis', storeOverrides: () => ({ ledger: new RedisLedger(dead, 'x:', 50_000, DAY_WINDOW) }) });
+    const dead = createStoreClient({ url: 'redis://127.0.0.1:1', tlsRejectUnauthorized: true }, createLogger('silent'));
+    h = await startHarness({ mode: 'redis', storeOverrides: () => ({ admission: new RedisAdmissionStore(dead, 'x:', DAY_WINDOW) }) });
   });
   afterAll(() => h.close());
 

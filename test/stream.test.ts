@@ -1,6 +1,7 @@
 import { modes, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
-import { openStream, waitFor } from './helpers/sse-client';
+import { openStream } from './helpers/sse-client';
+import { eventually, steady, waitFor } from './helpers/wait';
 
 describe.each(modes())('streaming relay (%s stores)', (mode) => {
   let h: Harness;
@@ -97,11 +98,11 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
     const own = await h.sessionCookie();
     const stream = await openStream(h.url, own, { message: 'x', stream: true });
     stream.res.pause();
-    await new Promise((r) => setTimeout(r, 500)); // the relay is now waiting for the browser
+    // The buffers between the hops are full: the relay is now waiting for the browser.
+    await steady(() => h.standIn.streamBytesSent, 200);
     stream.req.destroy();
     await waitFor(() => h.standIn.aborted === 1, 1000);
-    await new Promise((r) => setTimeout(r, 300)); // settling follows the upstream close
-    expect(await h.usage(own)).toMatchObject({ reserved_usd: 0, spent_usd: 0.01 });
+    await eventually(async () => expect(await h.usage(own)).toMatchObject({ reserved_usd: 0, spent_usd: 0.01 }));
   });
 
   test('a slow reader does not make the proxy buffer the answer: the upstream is held back, memory stays bounded', async () => {
@@ -111,7 +112,7 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
     const before = process.memoryUsage();
     const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
     stream.res.pause();
-    await new Promise((r) => setTimeout(r, 1500));
+    await steady(() => h.standIn.streamBytesSent, 300);
     const during = process.memoryUsage();
     // Socket buffers on three hops hold a few MB at most; the rest must still be upstream.
     expect(h.standIn.streamBytesSent).toBeLessThan(16 * 1024 * 1024);

@@ -2,20 +2,21 @@ import { Router, json } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { Config } from '../config';
 import { JSON_BODY_TYPES } from '../http/cross-site';
 import { HttpError } from '../http/errors';
 import { withDeadline } from '../infra/deadline';
 import type { Logger } from '../infra/logger';
-import { verifyPassword } from './passwords';
+import type { UserStore } from '../stores/user-store';
+import type { PasswordHasher } from './passwords';
 import { requireUser } from './require-user';
 import { sessionCookieName } from './sessions';
-import type { UserStore } from './user-store';
-import { normalizeUsername } from './user-store';
+import type { SessionSettings } from './sessions';
+import { normalizeUsername } from './usernames';
 
-export interface AuthDeps {
-  config: Config;
+export interface AuthOptions {
+  session: SessionSettings;
   users: UserStore;
+  passwords: PasswordHasher;
   /** Counts sign-in attempts per username + IP; a success clears the count. */
   loginThrottle: RateLimiterAbstract;
   /** Counts sign-in attempts per IP over all usernames; a success gives its attempt back. */
@@ -44,8 +45,8 @@ const regenerate = (req: Express.Request) => settle((done) => req.session.regene
 const save = (req: Express.Request) => settle((done) => req.session.save(done));
 const destroy = (req: Express.Request) => settle((done) => req.session.destroy(done));
 
-export function authRoutes(deps: AuthDeps): Router {
-  const { config, users, loginThrottle, loginIpThrottle, now } = deps;
+export function authRoutes(deps: AuthOptions): Router {
+  const { session, users, passwords, loginThrottle, loginIpThrottle, now } = deps;
   const router = Router();
   // text/plain only gets this far from our own page (see http/cross-site.ts).
   const body = json({ limit: '8kb', strict: true, type: JSON_BODY_TYPES });
@@ -77,7 +78,7 @@ export function authRoutes(deps: AuthDeps): Router {
       // Redis away: a 503 like every other route that needs it, not a 500.
       throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
     }
-    if (!(await verifyPassword(parsed.data.password, user?.passwordHash)) || user === undefined) {
+    if (!(await passwords.verify(parsed.data.password, user?.passwordHash)) || user === undefined) {
       deps.onFailedLogin?.();
       throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
     }
@@ -97,14 +98,14 @@ export function authRoutes(deps: AuthDeps): Router {
 
   router.post('/logout', async function logout(req, res) {
     if ((req as { session?: unknown }).session !== undefined && req.session.user !== undefined) await destroy(req);
-    res.clearCookie(sessionCookieName(config.production), { path: '/', httpOnly: true, secure: config.production, sameSite: config.sessionCookieSameSite });
+    res.clearCookie(sessionCookieName(session.secureCookie), { path: '/', httpOnly: true, secure: session.secureCookie, sameSite: session.sameSite });
     res.status(204).end();
   });
 
   router.get('/me', requireUser, function me(req, res) {
     const createdAt = req.session.createdAt ?? now();
     const lastSeenAt = req.session.lastSeenAt ?? now();
-    const expiresAt = Math.min(lastSeenAt + config.sessionIdleTimeoutSeconds * 1000, createdAt + config.sessionAbsoluteTimeoutSeconds * 1000);
+    const expiresAt = Math.min(lastSeenAt + session.idleTimeoutSeconds * 1000, createdAt + session.absoluteTimeoutSeconds * 1000);
     res.json({ user: { username: req.session.user?.username }, session: { expires_at: new Date(expiresAt).toISOString() } });
   });
 

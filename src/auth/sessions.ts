@@ -14,25 +14,55 @@ declare module 'express-session' {
   }
 }
 
-export function sessionCookieName(production: boolean): string {
-  // __Host- makes the browser insist on Secure, Path=/ and no Domain: no subdomain can plant it.
-  return production ? '__Host-perf-bff.sid' : 'perf-bff.sid';
+export interface SessionSettings {
+  /** The first signs new cookies; the others still verify (rotation). */
+  secrets: readonly string[];
+  /** Production: a Secure, `__Host-` prefixed cookie. */
+  secureCookie: boolean;
+  sameSite: 'strict' | 'lax' | 'none';
+  idleTimeoutSeconds: number;
+  absoluteTimeoutSeconds: number;
 }
 
-/** Seconds a session may still live in the store: the smaller of idle and absolute time left. */
-export function sessionTtlSeconds(config: Config, now: () => number) {
-  return (sess: session.SessionData): number => {
-    const createdAt = sess.createdAt ?? now();
-    const absoluteLeft = Math.ceil((createdAt + config.sessionAbsoluteTimeoutSeconds * 1000 - now()) / 1000);
-    return Math.max(1, Math.min(config.sessionIdleTimeoutSeconds, absoluteLeft));
+export function sessionSettings(config: Config): SessionSettings {
+  return {
+    secrets: config.sessionSecrets,
+    secureCookie: config.production,
+    sameSite: config.sessionCookieSameSite,
+    idleTimeoutSeconds: config.sessionIdleTimeoutSeconds,
+    absoluteTimeoutSeconds: config.sessionAbsoluteTimeoutSeconds,
   };
 }
 
-export function sessionMiddleware(config: Config, store: Store): RequestHandler {
+export function sessionCookieName(secureCookie: boolean): string {
+  // __Host- makes the browser insist on Secure, Path=/ and no Domain: no subdomain can plant it.
+  return secureCookie ? '__Host-perf-bff.sid' : 'perf-bff.sid';
+}
+
+/** Seconds a session may still live in the store: the smaller of idle and absolute time left. */
+export function sessionTtlSeconds(settings: SessionSettings, now: () => number) {
+  return (sess: session.SessionData): number => {
+    const createdAt = sess.createdAt ?? now();
+    const absoluteLeft = Math.ceil((createdAt + settings.absoluteTimeoutSeconds * 1000 - now()) / 1000);
+    return Math.max(1, Math.min(settings.idleTimeoutSeconds, absoluteLeft));
+  };
+}
+
+function validated(settings: SessionSettings): SessionSettings {
+  if (settings.secrets.length === 0) throw new TypeError('sessions: at least one secret is needed');
+  if (settings.sameSite === 'none' && !settings.secureCookie) throw new TypeError('sessions: SameSite=None needs a Secure cookie');
+  if (!(settings.idleTimeoutSeconds > 0 && settings.absoluteTimeoutSeconds >= settings.idleTimeoutSeconds)) {
+    throw new TypeError('sessions: the idle timeout must be positive and at most the absolute timeout');
+  }
+  return settings;
+}
+
+export function sessionMiddleware(options: { settings: SessionSettings; store: Store }): RequestHandler {
+  const settings = validated(options.settings);
   const inner = session({
-    name: sessionCookieName(config.production),
-    secret: [...config.sessionSecrets],
-    store,
+    name: sessionCookieName(settings.secureCookie),
+    secret: [...settings.secrets],
+    store: options.store,
     resave: false,
     saveUninitialized: false,
     // The cookie is not re-sent on every answer; the store's TTL carries the idle timeout.
@@ -40,10 +70,10 @@ export function sessionMiddleware(config: Config, store: Store): RequestHandler 
     unset: 'destroy',
     cookie: {
       httpOnly: true,
-      secure: config.production,
-      sameSite: config.sessionCookieSameSite,
+      secure: settings.secureCookie,
+      sameSite: settings.sameSite,
       path: '/',
-      maxAge: config.sessionAbsoluteTimeoutSeconds * 1000,
+      maxAge: settings.absoluteTimeoutSeconds * 1000,
     },
   });
   return function sessions(req, res, next) {
@@ -71,9 +101,10 @@ export function sessionMiddleware(config: Config, store: Store): RequestHandler 
  * Ends sessions past their idle or absolute timeout, and writes down activity at most every
  * tenth of the idle timeout: an unchanged session costs no store write on most requests.
  */
-export function sessionTimeouts(config: Config, now: () => number): RequestHandler {
-  const idleMs = config.sessionIdleTimeoutSeconds * 1000;
-  const absoluteMs = config.sessionAbsoluteTimeoutSeconds * 1000;
+export function sessionTimeouts(options: { settings: SessionSettings; now: () => number }): RequestHandler {
+  const { settings, now } = options;
+  const idleMs = settings.idleTimeoutSeconds * 1000;
+  const absoluteMs = settings.absoluteTimeoutSeconds * 1000;
   return function sessionTimeouts(req, _res, next) {
     const sess = req.session as session.Session & Partial<session.SessionData> | undefined;
     if (sess?.user === undefined) {

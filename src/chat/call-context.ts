@@ -1,8 +1,9 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorShape, HttpError } from '../http/errors';
 import type { Logger } from '../infra/logger';
+import type { CallOutcome } from '../limits/settle-policy';
 import type { PerfChatBody, PerfClient } from '../perf/client';
 import type { CallGuard } from './call-guard';
-import type { Settlement } from './settlement';
 
 /** What the request log line says about the upstream call: metadata only, never text. */
 export interface CallFacts {
@@ -16,14 +17,27 @@ export interface CallFacts {
   outcome?: string;
 }
 
+/** What a relay needs for one call. */
 export interface CallContext {
-  res: Response;
+  res: ServerResponse;
   body: PerfChatBody;
   perf: PerfClient;
   guard: CallGuard;
-  settlement: Settlement;
   facts: CallFacts;
   requestId: string;
   logger: Logger;
   streamIdleTimeoutMs: number;
+  /** How the face writes an error (a stream's final event uses it too). */
+  errorShape: ErrorShape;
+}
+
+/**
+ * How a relay ended. The route settles the reservation from `outcome` (the money rule), then
+ * calls `finish()`: the JSON answer is sent, or the stream ends. `error` is what the browser is
+ * told: a JSON error while nothing was sent yet, else the stream's final event.
+ */
+export interface Relayed {
+  outcome: CallOutcome;
+  error?: HttpError;
+  finish(): void;
 }

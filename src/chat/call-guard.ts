@@ -1,5 +1,5 @@
-import type { Response } from 'express';
-import { ClientGone, UpstreamTimeout } from '../perf/errors';
+import type { ServerResponse } from 'node:http';
+import { ClientGone, UpstreamTimeout } from '../perf/failure';
 
 /**
  * One upstream call's lifetime: aborted at once when the browser goes away, when the response
@@ -12,7 +12,7 @@ export class CallGuard {
   private idleMs = 0;
   readonly deadline: number;
 
-  constructor(res: Response, timeoutMs: number) {
+  constructor(res: ServerResponse, timeoutMs: number) {
     this.deadline = Date.now() + timeoutMs;
     this.deadlineTimer = setTimeout(() => this.abort(new UpstreamTimeout('response')), timeoutMs);
     res.on('close', () => {

@@ -1,42 +1,68 @@
+import type { Readable } from 'node:stream';
 import { HttpError } from '../http/errors';
 import { answerFacts } from '../perf/answer-facts';
-import type { AnswerFacts } from '../perf/answer-facts';
-import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
-import type { CallContext } from './call-context';
+import { PerfCallError, UpstreamTimeout } from '../perf/failure';
+import type { CallContext, Relayed } from './call-context';
+import { browserErrorFor, outcomeOf } from './upstream-failure';
 
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
-/** Calls Perf once (with its retries), settles from the reported cost, relays the JSON answer. */
-export async function relayJson(ctx: CallContext): Promise<void> {
-  const answer = await ctx.perf.open(ctx.body, { stream: false, signal: ctx.guard.signal, deadline: ctx.guard.deadline });
-  ctx.facts.upstream_status = 200;
-  ctx.facts.attempts = answer.attempts;
-  // From here on Perf may have billed: every failure is answered=true, so the route keeps the cap.
+/** Calls Perf once (with its retries) and reads its whole JSON answer; sending it waits for the settlement. */
+export async function relayJson(ctx: CallContext): Promise<Relayed> {
+  const { guard, facts, res } = ctx;
+  let answer;
+  try {
+    answer = await ctx.perf.open(ctx.body, { stream: false, signal: guard.signal, deadline: guard.deadline });
+  } catch (err) {
+    guard.done();
+    return failedToOpen(err, ctx);
+  }
+  facts.upstream_status = 200;
+  facts.attempts = answer.attempts;
+  // From here on Perf has answered: whatever goes wrong now, it did the work (and may bill).
   let raw: Buffer;
   try {
     raw = await readAll(answer.body);
-  } catch (err) {
-    const reason: unknown = ctx.guard.signal.reason;
-    if (reason instanceof UpstreamTimeout) throw timeoutError('response', true);
-    if (ctx.guard.isClientGone()) throw err;
-    throw new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off its answer.'), true, 200);
-  } finally {
-    ctx.guard.done();
-  }
-  let facts: AnswerFacts;
-  try {
-    facts = answerFacts(JSON.parse(raw.toString('utf8')));
   } catch {
-    throw new UpstreamError(new HttpError(502, 'upstream_error', 'Perf gave an unreadable answer.'), true, 200);
+    if (guard.signal.reason instanceof UpstreamTimeout) return ended(new HttpError(504, 'upstream_timeout', 'Perf did not answer in time.'));
+    if (guard.isClientGone()) return ended(undefined);
+    return ended(new HttpError(502, 'upstream_error', 'Perf broke off its answer.'));
+  } finally {
+    guard.done();
   }
-  if (facts.costUsd !== undefined) ctx.facts.cost_usd = facts.costUsd;
-  if (facts.modelUsed !== undefined) ctx.facts.model_used = facts.modelUsed;
-  if (facts.totalTokens !== undefined) ctx.facts.tokens = facts.totalTokens;
-  await ctx.settlement.settleFromCost(facts.costUsd);
-  ctx.res.status(200).type('application/json').send(raw);
+  let costUsd: number | undefined;
+  try {
+    const parsed = answerFacts(JSON.parse(raw.toString('utf8')));
+    costUsd = parsed.costUsd;
+    if (parsed.costUsd !== undefined) facts.cost_usd = parsed.costUsd;
+    if (parsed.modelUsed !== undefined) facts.model_used = parsed.modelUsed;
+    if (parsed.totalTokens !== undefined) facts.tokens = parsed.totalTokens;
+  } catch {
+    return ended(new HttpError(502, 'upstream_error', 'Perf gave an unreadable answer.'));
+  }
+  return {
+    outcome: { kind: 'answered', costUsd },
+    finish: () => {
+      if (!res.destroyed) res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': raw.length }).end(raw);
+    },
+  };
 }
 
-async function readAll(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<Buffer> {
+/** Perf answered 200 but nothing usable reached us: its cost is unknown. */
+function ended(error: HttpError | undefined): Relayed {
+  return { outcome: { kind: 'answered', costUsd: undefined }, ...(error === undefined ? {} : { error }), finish: () => undefined };
+}
+
+/** The call never got a 200: the Perf client says why, and whether any attempt may have been billed. */
+export function failedToOpen(err: unknown, ctx: CallContext): Relayed {
+  if (!(err instanceof PerfCallError)) throw err;
+  ctx.facts.attempts = err.attempts;
+  if (err.failure.kind === 'status') ctx.facts.upstream_status = err.failure.status;
+  const error = browserErrorFor(err.failure);
+  return { outcome: outcomeOf(err), ...(error === undefined ? {} : { error }), finish: () => undefined };
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -1,9 +1,10 @@
-import { drained } from '../http/drained';
-import { errorBody, HttpError } from '../http/errors';
-import { UpstreamError, UpstreamTimeout, timeoutError } from '../perf/errors';
-import { SseSplitter, formatEvent } from '../perf/sse';
+import { HttpError } from '../http/errors';
+import { drained } from '../infra/drained';
+import { UpstreamTimeout } from '../perf/failure';
+import { SseReader, formatEvent } from '../perf/sse';
 import type { SseEvent } from '../perf/sse';
-import type { CallContext } from './call-context';
+import type { CallContext, Relayed } from './call-context';
+import { failedToOpen } from './relay-json';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -18,14 +19,21 @@ export const SSE_HEADERS = {
  * chunk only once the browser has taken the last one, so a slow reader slows Perf's socket
  * down (TCP backpressure) instead of filling our memory.
  */
-export async function relayStream(ctx: CallContext): Promise<void> {
+export async function relayStream(ctx: CallContext): Promise<Relayed> {
   const { res, guard, facts } = ctx;
-  const answer = await ctx.perf.open(ctx.body, { stream: true, signal: guard.signal, deadline: guard.deadline });
+  let answer;
+  try {
+    answer = await ctx.perf.open(ctx.body, { stream: true, signal: guard.signal, deadline: guard.deadline });
+  } catch (err) {
+    guard.done();
+    return failedToOpen(err, ctx);
+  }
   facts.upstream_status = 200;
   facts.attempts = answer.attempts;
-  const splitter = new SseSplitter();
+  const reader = new SseReader();
   const upstream = answer.body[Symbol.asyncIterator]();
   let costUsd: number | undefined;
+  // An object: `forward` sets it from inside its own async closure.
   const seen = { done: false };
 
   const forward = async (events: SseEvent[]): Promise<void> => {
@@ -34,7 +42,6 @@ export async function relayStream(ctx: CallContext): Promise<void> {
       if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
       if (event.data === '[DONE]') seen.done = true;
-      // The browser has gone: what is left is only read for its cost.
       if (guard.signal.aborted || res.destroyed) continue;
       if (!res.write(formatEvent(event.data))) {
         guard.suspendIdle();
@@ -44,42 +51,39 @@ export async function relayStream(ctx: CallContext): Promise<void> {
     }
   };
 
-  let failure: UpstreamError | undefined;
+  let error: HttpError | undefined;
   try {
     const first = await upstream.next();
     guard.switchToIdleTimeout(ctx.streamIdleTimeoutMs);
-    res.status(200).set(SSE_HEADERS);
+    res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
-    if (first.done !== true) await forward(splitter.push(first.value as Buffer));
+    if (first.done !== true) await forward(reader.push(first.value as Buffer));
     for (let next = await upstream.next(); next.done !== true; next = await upstream.next()) {
       guard.touch();
-      await forward(splitter.push(next.value as Buffer));
+      await forward(reader.push(next.value as Buffer));
     }
-    await forward(splitter.end());
-    if (!seen.done) failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf ended the answer early.'), true, 200);
+    await forward(reader.end());
+    if (!seen.done) error = new HttpError(502, 'upstream_error', 'Perf ended the answer early.');
   } catch (err) {
-    if (guard.isClientGone()) {
-      facts.outcome = 'client_gone';
-    } else if (guard.signal.reason instanceof UpstreamTimeout) {
-      failure = timeoutError(guard.signal.reason.phase, true);
-    } else {
-      failure = new UpstreamError(new HttpError(502, 'upstream_error', 'Perf broke off the answer.'), true, 200);
+    if (guard.signal.reason instanceof UpstreamTimeout) {
+      error = new HttpError(504, 'upstream_timeout', guard.signal.reason.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.');
+    } else if (!guard.isClientGone()) {
+      error = new HttpError(502, 'upstream_error', 'Perf broke off the answer.');
       ctx.logger.warn({ err: { message: (err as Error).message } }, 'upstream stream failed');
     }
   } finally {
     guard.done();
     answer.body.destroy();
   }
-
-  // A stream's cost is unknown unless Perf sent it: then the whole reservation stays charged.
   if (costUsd !== undefined) facts.cost_usd = costUsd;
-  await ctx.settlement.settleFromCost(costUsd);
-
-  if (failure !== undefined && !res.headersSent) throw failure;
-  if (failure !== undefined) {
-    facts.outcome = failure.httpError.type;
-    const shape = res.locals.errorShape ?? errorBody;
-    if (!res.writableEnded && !res.destroyed) res.write(formatEvent(JSON.stringify(shape(failure.httpError, ctx.requestId))));
-  }
-  if (!res.writableEnded && !res.destroyed) res.end();
+  return {
+    // Perf answered: the cost is what its last chunks said, if they said anything.
+    outcome: { kind: 'answered', costUsd },
+    ...(error === undefined ? {} : { error }),
+    finish: () => {
+      if (res.writableEnded || res.destroyed) return;
+      if (error !== undefined) res.write(formatEvent(JSON.stringify(ctx.errorShape(error, ctx.requestId))));
+      res.end();
+    },
+  };
 }

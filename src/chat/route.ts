@@ -1,110 +1,119 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
-import type { Config } from '../config';
-import { HttpError, requestIdOf } from '../http/errors';
+import type { Request, RequestHandler, Response } from 'express';
+import { currentUser } from '../auth/require-user';
+import { errorBody, HttpError, requestIdOf } from '../http/errors';
+import { setRateLimitHeaders } from '../http/rate-limit-headers';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
-import type { Ledger } from '../limits/ledger';
-import type { UserRateLimit } from '../limits/rate-limit';
+import type { AdmissionStore, Limits, SettleOutcome } from '../limits/admission';
 import { microsToUsd, usdToMicros } from '../limits/money';
+import { describeOutcome, settlementFor } from '../limits/settle-policy';
 import type { PerfChatBody, PerfClient } from '../perf/client';
-import { ClientGone, UpstreamError } from '../perf/errors';
-import { currentUser } from '../auth/require-user';
 import { admit } from './admission';
-import type { AdmissionDeps } from './admission';
-import type { CallContext, CallFacts } from './call-context';
+import type { CallContext, CallFacts, Relayed } from './call-context';
 import { CallGuard } from './call-guard';
+import { resolveModel } from './model-policy';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
-import { resolveModel } from './model-policy';
-import type { ChatRequest, ChatMessage } from './schema';
-import { Settlement } from './settlement';
+import type { ChatRequest } from './schema';
 
-export interface ChatDeps {
-  config: Config;
+export interface ChatRouteOptions {
+  /** The face's request format (ours, or OpenAI's), validated into the shared call; throws a 400. */
+  parse: (body: unknown) => ChatRequest;
   perf: PerfClient;
-  ledger: Ledger;
-  limiter: UserRateLimit;
+  admission: AdmissionStore;
   logger: Logger;
   metrics?: Metrics | undefined;
+  limits: Limits;
+  maxCostPerCallMicros: number;
+  allowedModels: readonly string[] | '*';
+  upstreamTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
+function validated(options: ChatRouteOptions): ChatRouteOptions {
+  if (!Number.isInteger(options.maxCostPerCallMicros) || options.maxCostPerCallMicros < 1) throw new TypeError('maxCostPerCallMicros must be a whole number of micro-dollars, at least 1');
+  for (const name of ['upstreamTimeoutMs', 'streamIdleTimeoutMs'] as const) {
+    if (!(options[name] > 0)) throw new TypeError(`${name} must be positive`);
+  }
+  return options;
 }
 
 /**
- * A chat face's route after the session: validate → rate limit + reserve → call → settle → relay.
- * `parse` is the face's own request format (ours, or OpenAI's), validated into the shared call.
+ * A chat face's route after the session: validate → rate limit + reserve → call → settle → answer.
+ * The relays say how the call ended; the money rule (limits/settle-policy.ts) says what it costs.
  */
-export function chatHandler(deps: ChatDeps, parse: (body: unknown) => ChatRequest) {
-  const { config, perf, ledger, logger, metrics } = deps;
-  const admission: AdmissionDeps = {
-    limiter: deps.limiter,
-    ledger,
-    logger,
-    onRateLimited: () => metrics?.rateLimitRejections.inc(),
-    onBudgetExceeded: () => metrics?.budgetRejections.inc(),
+export function chatRoute(options: ChatRouteOptions): RequestHandler {
+  const o = validated(options);
+  const admission = {
+    store: o.admission,
+    logger: o.logger,
+    onRateLimited: () => o.metrics?.rateLimitRejections.inc(),
+    onBudgetExceeded: () => o.metrics?.budgetRejections.inc(),
   };
   return async function chat(req: Request, res: Response): Promise<void> {
     const user = currentUser(req);
-    const parsed = parse(req.body);
-    const request: ChatRequest = { ...parsed, model: resolveModel(parsed.model, config.allowedModels) };
-    const capMicros = Math.min(request.max_cost_per_call === undefined ? config.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call), config.maxCostPerCallMicros);
-    if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.');
+    const parsed = o.parse(req.body);
+    const request: ChatRequest = { ...parsed, model: resolveModel(parsed.model, o.allowedModels) };
+    const capMicros = Math.min(request.max_cost_per_call === undefined ? o.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call), o.maxCostPerCallMicros);
+    if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.', undefined, 'max_cost_per_call');
 
     const reservationId = randomUUID();
-    await admit(admission, res, user, reservationId, capMicros);
+    const admitted = await admit(admission, user, reservationId, capMicros, o.limits);
+    if (admitted.rate !== undefined) setRateLimitHeaders(res, admitted.rate);
+    if (!admitted.admitted) throw admitted.error;
 
     const facts: CallFacts = { stream: request.stream === true };
     res.locals.call = facts;
-    const settlement = new Settlement(ledger, user, reservationId, logger);
     const ctx: CallContext = {
       res,
-      body: upstreamBody(request, request.messages, capMicros),
-      perf,
-      guard: new CallGuard(res, config.upstreamTimeoutMs),
-      settlement,
+      body: upstreamBody(request, capMicros),
+      perf: o.perf,
+      guard: new CallGuard(res, o.upstreamTimeoutMs),
       facts,
       requestId: requestIdOf(req),
-      logger,
-      streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+      logger: o.logger,
+      streamIdleTimeoutMs: o.streamIdleTimeoutMs,
+      errorShape: res.locals.errorShape ?? errorBody,
     };
-    if (request.stream === true) metrics?.openStreams.inc();
+    if (facts.stream) o.metrics?.openStreams.inc();
+    let relayed: Relayed;
+    let fault: unknown;
     try {
-      if (ctx.guard.isClientGone()) {
-        // Gone before anything was sent to Perf: nothing was spent.
-        facts.outcome = 'client_gone';
-        await settlement.settle({ kind: 'release' });
-        return;
-      }
-      await (request.stream === true ? relayStream(ctx) : relayJson(ctx));
+      relayed = await (facts.stream ? relayStream(ctx) : relayJson(ctx));
     } catch (err) {
+      // A fault of ours after admission: the request may already be with Perf, so its cap is kept.
       ctx.guard.done();
-      if (err instanceof UpstreamError) {
-        // Released only when no attempt can have been billed: refused, or definite failure statuses.
-        facts.upstream_status = err.upstreamStatus;
-        facts.outcome = err.httpError.type;
-        await settlement.settle(err.answered ? { kind: 'keep' } : { kind: 'release' });
-        throw err.httpError;
-      }
-      if (err instanceof ClientGone || ctx.guard.isClientGone()) {
-        // The browser left while Perf was (maybe) working: its cost is unknown, so it stays charged.
-        facts.outcome = 'client_gone';
-        await settlement.settle(err instanceof ClientGone && !err.mayHaveBilled ? { kind: 'release' } : { kind: 'keep' });
-        return;
-      }
-      await settlement.settle({ kind: 'release' });
-      throw err;
+      fault = err;
+      relayed = { outcome: { kind: 'ambiguous', why: 'internal_error' }, finish: () => undefined };
     } finally {
-      facts.settled = settlement.outcome;
-      if (request.stream === true) metrics?.openStreams.dec();
-      if (settlement.outcome === 'charge' && facts.cost_usd !== undefined) metrics?.spendUsd.inc({ source: 'reported' }, facts.cost_usd);
-      if (settlement.outcome === 'keep') metrics?.spendUsd.inc({ source: 'kept_reservation' }, microsToUsd(capMicros));
+      if (facts.stream) o.metrics?.openStreams.dec();
     }
+    const settlement = settlementFor(relayed.outcome);
+    facts.outcome = describeOutcome(relayed.outcome);
+    facts.settled = settlement.kind;
+    await settle(o, user, reservationId, settlement);
+    if (settlement.kind === 'charge') o.metrics?.spendUsd.inc({ source: 'reported' }, microsToUsd(settlement.micros));
+    if (settlement.kind === 'keep') o.metrics?.spendUsd.inc({ source: 'kept_reservation' }, microsToUsd(capMicros));
+    if (fault !== undefined) throw fault instanceof Error ? fault : new Error('the relay failed');
+    if (relayed.error !== undefined && !res.headersSent) throw relayed.error;
+    relayed.finish();
   };
 }
 
+/** A failure to settle is logged and otherwise ignored: the reservation stays charged, which errs on the side of the budget. */
+async function settle(o: ChatRouteOptions, user: string, reservationId: string, outcome: SettleOutcome): Promise<void> {
+  try {
+    await o.admission.settle(user, reservationId, outcome);
+  } catch (err) {
+    o.logger.error({ err: { message: (err as Error).message }, outcome: outcome.kind }, 'could not settle a reservation; it stays charged');
+  }
+}
+
 /** Built field by field from the validated request: nothing from the browser is copied whole. */
-function upstreamBody(request: ChatRequest, messages: ChatMessage[], capMicros: number): PerfChatBody {
+function upstreamBody(request: ChatRequest, capMicros: number): PerfChatBody {
   const body: PerfChatBody = {
-    messages: messages.map((m) => ({
+    messages: request.messages.map((m) => ({
       role: m.role,
       content: typeof m.content === 'string' ? m.content : m.content.map((p) => ({ type: 'text' as const, text: p.text })),
       ...(m.name === undefined ? {} : { name: m.name }),

@@ -1,24 +1,24 @@
-import type { Request, Response } from 'express';
-import { HttpError } from '../http/errors';
-import type { Ledger } from '../limits/ledger';
-import { microsToUsd } from '../limits/money';
-import type { UserRateLimit } from '../limits/rate-limit';
-import { setRateLimitHeaders } from '../limits/rate-limit-middleware';
+import type { Request, RequestHandler, Response } from 'express';
 import { currentUser } from '../auth/require-user';
+import { HttpError } from '../http/errors';
+import { setRateLimitHeaders } from '../http/rate-limit-headers';
+import type { AdmissionStore, Limits } from '../limits/admission';
+import { microsToUsd } from '../limits/money';
 
 /** GET /api/usage: what the page shows — requests left in the window, and money left in the day. */
-export function usageHandler(deps: { limiter: UserRateLimit; ledger: Ledger }) {
+export function usageRoute(options: { admission: AdmissionStore; limits: Limits }): RequestHandler {
   return async function usage(req: Request, res: Response): Promise<void> {
     const user = currentUser(req);
-    let rate, budget;
+    let status;
     try {
-      [rate, budget] = await Promise.all([deps.limiter.peek(user), deps.ledger.status(user)]);
+      status = await options.admission.status(user, options.limits);
     } catch {
       throw new HttpError(503, 'service_unavailable', 'Usage is temporarily unavailable.');
     }
+    const { rate, budget } = status;
     setRateLimitHeaders(res, rate);
     const limit = budget.limitMicros;
-    res.set('Cache-Control', 'no-store').json({
+    res.json({
       rate_limit: { limit: rate.limit, remaining: rate.remaining, reset: rate.resetAt },
       budget: {
         limit_usd: limit === null ? null : microsToUsd(limit),

@@ -1,11 +1,12 @@
 import 'dotenv/config';
 import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
-import { hashPassword } from '../auth/passwords';
-import { normalizeUsername, RedisUserStore, USERNAME_PATTERN } from '../auth/user-store';
+import password from '@inquirer/password';
+import { createPasswordHasher } from '../auth/passwords';
+import { normalizeUsername, USERNAME_PATTERN } from '../auth/usernames';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../infra/logger';
-import { createRedisClient } from '../infra/redis';
+import { createStoreClient } from '../stores/redis-client';
+import { RedisUserStore } from '../stores/user-store';
 
 const USAGE = `usage: npm run users -- add <username>     (password from stdin, or prompted on a terminal)
        npm run users -- remove <username>
@@ -13,25 +14,15 @@ const USAGE = `usage: npm run users -- add <username>     (password from stdin, 
 
 const MIN_PASSWORD = 8;
 
-/** Reads one line; on a terminal, without echoing it. */
+/** On a terminal, a prompt that does not echo (Ctrl-C cancels); otherwise one line of stdin. */
 async function readPassword(): Promise<string> {
-  const interactive = process.stdin.isTTY;
-  let muted = false;
-  const output = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      if (!muted) process.stderr.write(chunk);
-      done();
-    },
-  });
-  const rl = createInterface({ input: process.stdin, output, terminal: interactive });
-  if (interactive) process.stderr.write('Password: ');
-  muted = interactive;
+  if (process.stdin.isTTY) return password({ message: 'Password:', mask: false }, { output: process.stderr });
+  const rl = createInterface({ input: process.stdin, terminal: false });
   const line = await new Promise<string>((resolve) => {
     rl.once('line', resolve);
     rl.once('close', () => resolve(''));
   });
   rl.close();
-  if (interactive) process.stderr.write('\n');
   return line.replace(/\r$/, '');
 }
 
@@ -46,7 +37,7 @@ async function main(): Promise<number> {
     process.stderr.write('REDIS_URL is not set: users live in Redis. (The embedded default has only the demo user.)\n');
     return 2;
   }
-  const redis = createRedisClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, createLogger('silent'));
+  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, createLogger('silent'));
   await redis.connect();
   try {
     const users = new RedisUserStore(redis, config.redisKeyPrefix);
@@ -64,13 +55,13 @@ async function main(): Promise<number> {
       process.stdout.write(removed ? `removed ${username}\n` : `no user ${username}\n`);
       return removed ? 0 : 1;
     }
-    const password = await readPassword();
-    if (password.length < MIN_PASSWORD) {
+    const secret = await readPassword();
+    if (secret.length < MIN_PASSWORD) {
       process.stderr.write(`The password must be at least ${MIN_PASSWORD} characters.\n`);
       return 2;
     }
     const existed = (await users.get(username)) !== undefined;
-    await users.put({ username, passwordHash: await hashPassword(password), createdAt: new Date().toISOString() });
+    await users.put({ username, passwordHash: await createPasswordHasher().hash(secret), createdAt: new Date().toISOString() });
     process.stdout.write(`${existed ? 'updated' : 'added'} ${username}\n`);
     return 0;
   } finally {
@@ -81,6 +72,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if ((err as Error).name === 'ExitPromptError') {
+      process.stderr.write('cancelled\n');
+      process.exit(130);
+    }
     process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `users: ${(err as Error).message}\n`);
     process.exit(1);
   },

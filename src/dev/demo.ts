@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from '../auth/passwords';
-import type { UserRecord, UserStore } from '../auth/user-store';
+import type { PasswordHasher } from '../auth/passwords';
 import type { Logger } from '../infra/logger';
+import type { UserRecord, UserStore } from '../stores/user-store';
 import { PerfStandIn } from './perf-stand-in';
 
 export const DEMO_USER = { username: 'demo', password: 'demo' } as const;
@@ -19,13 +19,13 @@ export async function startStandIn(): Promise<{ standIn: PerfStandIn; baseUrl: s
  * Redis, so a development run against a shared Redis cannot leave a demo/demo account behind
  * for production instances to accept.
  */
-export async function withDemoUser(users: UserStore, logger: Logger): Promise<UserStore> {
-  const demo: UserRecord = { username: DEMO_USER.username, passwordHash: await hashPassword(DEMO_USER.password), createdAt: new Date().toISOString() };
+export async function withDemoUser(users: UserStore, passwords: PasswordHasher, logger: Logger): Promise<UserStore> {
+  const demo: UserRecord = { username: DEMO_USER.username, passwordHash: await passwords.hash(DEMO_USER.password), createdAt: new Date().toISOString() };
   logger.warn(`DEMO MODE: sign in as "${DEMO_USER.username}" with password "${DEMO_USER.password}" (exists only in this process, because no PERF_API_KEY is set)`);
   return {
-    get: (username) => (username === demo.username ? Promise.resolve(demo) : users.get(username)),
-    put: (user) => users.put(user),
-    remove: (username) => users.remove(username),
+    get: (username: string) => (username === demo.username ? Promise.resolve(demo) : users.get(username)),
+    put: (user: UserRecord) => users.put(user),
+    remove: (username: string) => users.remove(username),
     list: async () => [...new Set([demo.username, ...(await users.list())])].sort(),
   };
 }

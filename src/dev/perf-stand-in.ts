@@ -2,13 +2,16 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { drained } from '../http/drained';
+import { drained } from '../infra/drained';
 
 /**
  * A stand-in for Perf's API that speaks its contract over real HTTP: `/v1/chat`,
  * `/v1/chat/stream`, its error shapes and `perf.cost_usd`. The embedded default answers with it
  * when no PERF_API_KEY is set, and the tests drive it with scenarios.
  */
+/** What a JSON answer reports in `perf.cost_usd` unless a scenario says otherwise. */
+export const STAND_IN_COST_USD = 0.0002;
+
 export interface Scenario {
   /** Answer with this HTTP status and Perf's error body instead of a completion. */
   status?: number;
@@ -22,7 +25,7 @@ export interface Scenario {
   dropConnection?: boolean;
   /** The assistant's text; by default it repeats the last user message. */
   reply?: string;
-  /** JSON: the reported cost (null leaves `perf.cost_usd` out). Default 0.0002. */
+  /** JSON: the reported cost (null leaves `perf.cost_usd` out). Default STAND_IN_COST_USD. */
   costUsd?: number | null;
   /** Streams: a final chunk carrying usage and `perf.cost_usd`. Default none, as Perf documents. */
   streamCostUsd?: number;
@@ -202,7 +205,7 @@ function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scen
     latency_ms: 1,
     fallback_used: false,
   };
-  const cost = scenario.costUsd === undefined ? 0.0002 : scenario.costUsd;
+  const cost = scenario.costUsd === undefined ? STAND_IN_COST_USD : scenario.costUsd;
   if (cost !== null) perf.cost_usd = cost;
   const answer = {
     id: `chatcmpl-${randomUUID()}`,

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { HttpError } from '../http/errors';
 import type { Logger } from '../infra/logger';
-import { ClientGone, UpstreamError, UpstreamTimeout, timeoutError } from './errors';
+import { abortFailure, PerfCallError } from './failure';
+import type { PerfFailure } from './failure';
 
 /** The only fields that ever reach Perf; built field by field, never copied from the browser. */
 export interface PerfChatBody {
@@ -31,7 +31,7 @@ export interface PerfClientOptions {
 
 export interface OpenOptions {
   stream: boolean;
-  /** Aborted with ClientGone or UpstreamTimeout as its reason. */
+  /** Aborted with ClientGone or UpstreamTimeout (failure.ts) as its reason. */
   signal: AbortSignal;
   /** Epoch ms after which no retry starts. */
   deadline: number;
@@ -63,7 +63,11 @@ export function createPerfDispatcher(connections: number | null = null): Agent {
 /**
  * Calls Perf with the server's key. Retries 5xx, short 429s and connection failures with
  * exponential backoff and jitter inside the caller's deadline; never retries a 4xx, and never
- * once Perf has answered 200 (from then on bytes may be with the browser).
+ * once Perf has answered 200 (from then on bytes may be with the browser). A failure is thrown as
+ * a PerfCallError that says whether any attempt may have been billed.
+ *
+ * The retry loop is our own rather than undici's RetryAgent: whether an attempt may have been
+ * billed, and whether the next one still fits in the caller's deadline, are ours to track.
  */
 export class PerfClient {
   private readonly dispatcher: Dispatcher;
@@ -83,11 +87,13 @@ export class PerfClient {
   async open(body: PerfChatBody, opts: OpenOptions): Promise<UpstreamAnswer> {
     const url = `${this.options.baseUrl}${opts.stream ? '/v1/chat/stream' : '/v1/chat'}`;
     const payload = JSON.stringify(body);
-    // Whether some attempt may have reached Perf without a definite failure status back.
-    let mayHaveBilled = false;
+    let perfMayHaveBilled = false;
+    // A function, not a property read: the signal changes under the awaits below.
+    const aborted = (): boolean => opts.signal.aborted;
     for (let attempt = 0; ; attempt += 1) {
+      if (aborted()) throw new PerfCallError(abortFailure(opts.signal), perfMayHaveBilled, attempt);
       let retryWaitMs: number | undefined;
-      let failure: UpstreamError;
+      let failure: PerfFailure;
       const attemptStart = performance.now();
       try {
         const res = await request(url, {
@@ -107,67 +113,46 @@ export class PerfClient {
         });
         this.options.onAttempt?.({ attempt, status: res.statusCode, durationMs: performance.now() - attemptStart });
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
-        const detail = await readErrorCode(res.body);
-        failure = this.mapStatus(res.statusCode, res.headers, detail, mayHaveBilled);
+        // A failure status is definite: that attempt billed nothing.
+        failure = { kind: 'status', status: res.statusCode, ...withCode(await readErrorCode(res.body)) };
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          this.options.logger.error(
+            { upstream_status: res.statusCode, upstream_code: failure.code },
+            'Perf rejected the API key: check PERF_API_KEY (revoked, mistyped, or a test key used where a live one is needed)',
+          );
+        }
         if (res.statusCode >= 500) retryWaitMs = this.backoff(attempt);
         if (res.statusCode === 429) {
-          const retryAfterMs = (failure.httpError.retryAfterSeconds ?? 1) * 1000;
-          if (retryAfterMs <= this.maxRetryAfterMs) retryWaitMs = Math.max(retryAfterMs, this.backoff(attempt));
+          const retryAfterSeconds = parseRetryAfter(res.headers['retry-after']);
+          failure.retryAfterSeconds = retryAfterSeconds;
+          if (retryAfterSeconds * 1000 <= this.maxRetryAfterMs) retryWaitMs = Math.max(retryAfterSeconds * 1000, this.backoff(attempt));
         }
       } catch (err) {
-        this.throwIfAborted(opts.signal, true);
+        // Aborted while a request was with Perf: it may finish (and bill) without us.
+        if (aborted()) throw new PerfCallError(abortFailure(opts.signal), true, attempt + 1);
         const code = (err as { code?: string }).code;
-        if (code === undefined || !NEVER_REACHED_CODES.has(code)) mayHaveBilled = true;
+        if (code === undefined || !NEVER_REACHED_CODES.has(code)) perfMayHaveBilled = true;
         this.options.onAttempt?.({ attempt, error: code ?? 'error', durationMs: performance.now() - attemptStart });
         if (code === undefined || !RETRYABLE_CODES.has(code)) {
           this.options.logger.warn({ err: { message: (err as Error).message, code } }, 'perf request failed');
         }
-        failure = new UpstreamError(new HttpError(502, 'upstream_unavailable', 'Perf could not be reached.'), mayHaveBilled);
+        failure = { kind: 'unreachable', ...withCode(code) };
         if (code !== undefined && RETRYABLE_CODES.has(code)) retryWaitMs = this.backoff(attempt);
       }
       const fits = retryWaitMs !== undefined && Date.now() + retryWaitMs < opts.deadline;
-      if (attempt >= this.maxRetries || !fits) throw failure;
+      if (attempt >= this.maxRetries || !fits) throw new PerfCallError(failure, perfMayHaveBilled, attempt + 1);
       try {
         await sleep(retryWaitMs, undefined, { signal: opts.signal });
       } catch {
-        this.throwIfAborted(opts.signal, mayHaveBilled);
+        // Aborted between attempts: only the earlier attempts can have been billed.
+        throw new PerfCallError(abortFailure(opts.signal), perfMayHaveBilled, attempt + 1);
       }
     }
-  }
-
-  /** `inFlight`: a request was with Perf when the signal fired. */
-  private throwIfAborted(signal: AbortSignal, inFlight: boolean): void {
-    if (!signal.aborted) return;
-    const reason: unknown = signal.reason;
-    if (reason instanceof UpstreamTimeout) throw timeoutError(reason.phase, inFlight);
-    throw new ClientGone(inFlight);
   }
 
   private backoff(attempt: number): number {
     // Full jitter around an exponential step: 200 ms, 400 ms, … each scaled by 0.5–1.5.
     return Math.round(this.backoffBaseMs * 2 ** attempt * (0.5 + this.random()));
-  }
-
-  /** A failure status bills nothing itself; `billed` carries what earlier attempts may have cost. */
-  private mapStatus(status: number, headers: Dispatcher.ResponseData['headers'], code: string | undefined, billed: boolean): UpstreamError {
-    if (status === 401 || status === 403) {
-      this.options.logger.error(
-        { upstream_status: status, upstream_code: code },
-        'Perf rejected the API key: check PERF_API_KEY (revoked, mistyped, or a test key used where a live one is needed)',
-      );
-      return new UpstreamError(new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.'), billed, status);
-    }
-    if (status === 429) {
-      const retryAfter = parseRetryAfter(headers['retry-after']);
-      return new UpstreamError(new HttpError(503, 'upstream_rate_limited', 'Perf is busy; try again shortly.', retryAfter), billed, status);
-    }
-    if (status === 400 || status === 422) {
-      return new UpstreamError(new HttpError(400, 'invalid_request', 'Perf refused the request as invalid.'), billed, status);
-    }
-    if (status >= 500) {
-      return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf failed to answer.'), billed, status);
-    }
-    return new UpstreamError(new HttpError(502, 'upstream_error', 'Perf gave an unexpected answer.'), billed, status);
   }
 }
 
@@ -177,6 +162,10 @@ function parseRetryAfter(value: string | string[] | undefined): number {
   if (/^\d+$/.test(raw.trim())) return Math.max(1, Number(raw.trim()));
   const date = Date.parse(raw);
   return Number.isNaN(date) ? 1 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+}
+
+function withCode(code: string | undefined): { code?: string } {
+  return code === undefined ? {} : { code };
 }
 
 /** Reads at most a few KB of an error body for its code, then discards the rest. */

@@ -1,4 +1,4 @@
-import { StringDecoder } from 'node:string_decoder';
+import { createParser } from 'eventsource-parser';
 import { answerFacts } from './answer-facts';
 import type { AnswerFacts } from './answer-facts';
 
@@ -7,50 +7,51 @@ export interface SseEvent extends AnswerFacts {
   data: string;
 }
 
+/** A single event (or an unterminated line) larger than this ends the stream. */
 const MAX_EVENT_CHARS = 1024 * 1024;
 
 /**
- * Splits Perf's event stream into whole events, so that whatever we forward is always a
- * complete `data:` event and an error event can follow it cleanly. Only `data:` lines matter:
- * Perf sends no `event:` names, and comments or ids are dropped.
+ * Reads Perf's event stream into whole events with eventsource-parser, so that whatever we
+ * forward is always a complete `data:` event and an error event can follow it cleanly. Only the
+ * data matters: Perf sends no event names, and comments, ids and retry fields are dropped.
  */
-export class SseSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private buffer = '';
+export class SseReader {
+  private readonly decoder = new TextDecoder();
+  private events: SseEvent[] = [];
+  private tooLarge = false;
+  private readonly parser = createParser({
+    maxBufferSize: MAX_EVENT_CHARS,
+    onEvent: (event) => this.events.push(describe(event.data)),
+    onError: (err) => {
+      if (err.type === 'max-buffer-size-exceeded') this.tooLarge = true;
+    },
+  });
 
-  push(chunk: Buffer): SseEvent[] {
-    this.buffer += this.decoder.write(chunk);
-    if (this.buffer.length > MAX_EVENT_CHARS) throw new Error('upstream event too large');
-    return this.drain();
+  push(chunk: Uint8Array): SseEvent[] {
+    this.feed(this.decoder.decode(chunk, { stream: true }));
+    return this.take();
   }
 
-  /** Whatever is left when the upstream ends without a final blank line. */
+  /** The upstream ended: an event it left without its final blank line still counts. */
   end(): SseEvent[] {
-    this.buffer += `${this.decoder.end()}\n\n`;
-    return this.drain();
+    this.feed(`${this.decoder.decode()}\n\n`);
+    return this.take();
   }
 
-  private drain(): SseEvent[] {
-    const events: SseEvent[] = [];
-    this.buffer = this.buffer.replace(/\r\n?/g, '\n');
-    let boundary = this.buffer.indexOf('\n\n');
-    while (boundary !== -1) {
-      const block = this.buffer.slice(0, boundary);
-      this.buffer = this.buffer.slice(boundary + 2);
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-        .join('\n');
-      if (data !== '') events.push(describe(data));
-      boundary = this.buffer.indexOf('\n\n');
-    }
+  private feed(text: string): void {
+    if (!this.tooLarge) this.parser.feed(text);
+    if (this.tooLarge) throw new Error('upstream event too large');
+  }
+
+  private take(): SseEvent[] {
+    const events = this.events;
+    this.events = [];
     return events;
   }
 }
 
 function describe(data: string): SseEvent {
-  if (data === '[DONE]' || !data.includes('"perf"') && !data.includes('"usage"')) return { data };
+  if (data === '[DONE]' || (!data.includes('"perf"') && !data.includes('"usage"'))) return { data };
   try {
     return { data, ...answerFacts(JSON.parse(data)) };
   } catch {

@@ -6,9 +6,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
-import { start } from '../../src/runtime';
-import type { Running } from '../../src/runtime';
-import { clearPrefix } from '../helpers/harness';
+import { compose } from '../../src/compose';
+import { serve } from '../../src/serve';
+import type { Running } from '../../src/serve';
+import { clearPrefix, TEST_SCRYPT } from '../helpers/harness';
 
 /** Screenshots of the main states land here (git-ignored). */
 export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts', 'e2e');
@@ -38,8 +39,9 @@ export async function startSite(env: Record<string, string> = {}, browserArgs: s
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const running = await start(config, createLogger('silent'));
-  const standIn = running.standIn;
+  const composition = await compose(config, createLogger('silent'), { scryptCost: TEST_SCRYPT, defaultMetrics: false });
+  const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  const standIn = composition.standIn;
   if (standIn === undefined) throw new Error('expected the built-in Perf stand-in (no PERF_API_KEY)');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

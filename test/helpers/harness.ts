@@ -1,28 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import type { Express } from 'express';
-import { createApp } from '../../src/app';
-import { hashPassword } from '../../src/auth/passwords';
+import type { ScryptCost } from '../../src/auth/passwords';
+import { compose } from '../../src/compose';
+import type { Composition } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
 import { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
-import { createRedisClient, pingWithin } from '../../src/infra/redis';
-import type { RedisClient } from '../../src/infra/redis';
-import type { LedgerWindow } from '../../src/limits/ledger';
-import { createPerfDispatcher, PerfClient } from '../../src/perf/client';
-import { createStores } from '../../src/stores';
+import type { LedgerWindow } from '../../src/limits/admission';
+import { serve } from '../../src/serve';
 import type { Stores } from '../../src/stores';
+import { createStoreClient } from '../../src/stores/redis-client';
+import type { RedisClient } from '../../src/stores/redis-client';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_KEY = 'pk_test_harness_0123456789abcdef';
 export const PASSWORD = 'correct horse battery staple';
 
 export type Mode = 'redis' | 'memory';
+
+/** A scrypt cost that makes a test sign-in take a millisecond (production's is PRODUCTION_SCRYPT). */
+export const TEST_SCRYPT: ScryptCost = { N: 16, r: 8, p: 1 };
 
 /** Captures every log line the app writes, for assertions on what is (not) logged. */
 export class LogCapture extends Writable {
@@ -53,10 +54,12 @@ export interface HarnessOptions {
   storeOverrides?: (stores: Stores) => Partial<Stores>;
 }
 
+/** One app built by the real composition root (src/compose.ts), listening on a free port. */
 export interface Harness {
   url: string;
   app: Express;
   server: Server;
+  composition: Composition;
   standIn: PerfStandIn;
   stores: Stores;
   redis: RedisClient | undefined;
@@ -89,31 +92,23 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  let redis: RedisClient | undefined;
-  if (config.redisUrl !== undefined) {
-    redis = createRedisClient({ url: config.redisUrl, tlsRejectUnauthorized: true }, logger);
-    await redis.connect();
-  }
-  const created = createStores(config, redis, { ...(options.now ? { now: options.now } : {}), ...(options.ledgerWindow ? { ledgerWindow: options.ledgerWindow } : {}) });
-  const stores: Stores = { ...created, ...options.storeOverrides?.(created) };
-  const dispatcher = createPerfDispatcher();
-  const perf = new PerfClient({ baseUrl: config.perfBaseUrl, apiKey: TEST_KEY, logger, dispatcher, backoffBaseMs: options.perfRetryBackoffMs ?? 20 });
-  const app = createApp({
-    config,
-    logger,
-    stores,
-    perf,
-    ready: async () => (redis === undefined ? true : pingWithin(redis, 500)),
-    ...(options.now ? { now: options.now } : {}),
+  const composition = await compose(config, logger, {
+    scryptCost: TEST_SCRYPT,
+    perfBackoffBaseMs: options.perfRetryBackoffMs ?? 20,
+    defaultMetrics: false,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
+    ...(options.storeOverrides === undefined ? {} : { storeOverrides: options.storeOverrides }),
   });
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const running = await serve(composition, { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 200 });
+  const { stores, redis } = composition;
+  const url = running.url;
 
   const harness: Harness = {
     url,
-    app,
-    server,
+    app: composition.app,
+    server: running.server,
+    composition,
     standIn,
     stores,
     redis,
@@ -122,7 +117,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     prefix,
     agent: () => supertest.agent(url),
     async addUser(username, password = PASSWORD) {
-      await stores.users.put({ username, passwordHash: await hashPassword(password), createdAt: new Date().toISOString() });
+      await stores.users.put({ username, passwordHash: await composition.passwords.hash(password), createdAt: new Date().toISOString() });
     },
     async signedIn(username = `user${randomUUID().slice(0, 8)}`) {
       await harness.addUser(username);
@@ -141,13 +136,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return (res.body as { budget: { spent_usd: number; reserved_usd: number; remaining_usd: number | null; limit_usd: number | null } }).budget;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dispatcher.close();
-      if (redis !== undefined) {
-        if (options.prefix === undefined) await deleteKeys(redis, prefix);
-        await redis.close();
-      }
+      if (redis !== undefined && options.prefix === undefined) await deleteKeys(redis, prefix);
+      await running.shutdown('test');
       if (ownStandIn) await standIn.close();
     },
   };
@@ -169,7 +159,7 @@ export async function deleteKeys(redis: RedisClient, prefix: string): Promise<vo
 
 /** Deletes a test run's keys over a connection of its own. */
 export async function clearPrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const redis = createRedisClient({ url, tlsRejectUnauthorized: true }, createLogger('silent'));
+  const redis = createStoreClient({ url, tlsRejectUnauthorized: true }, createLogger('silent'));
   await redis.connect();
   try {
     await deleteKeys(redis, prefix);

@@ -51,12 +51,3 @@ export function openStream(url: string, cookie: string, body: unknown): Promise<
     req.end(payload);
   });
 }
-
-export async function waitFor(predicate: () => boolean, timeoutMs: number, stepMs = 10): Promise<number> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return Date.now() - started;
-}

@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { hashPassword } from '../../src/auth/passwords';
-import { RedisUserStore } from '../../src/auth/user-store';
+import { createPasswordHasher } from '../../src/auth/passwords';
 import { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
-import { createRedisClient } from '../../src/infra/redis';
+import { createStoreClient } from '../../src/stores/redis-client';
+import { RedisUserStore } from '../../src/stores/user-store';
+import { TEST_SCRYPT } from '../helpers/harness';
 
 /**
  * Process-level test harness: real `node dist/server.js` children, a real redis-server each test
@@ -278,11 +279,12 @@ export async function addUserWithCli(env: Record<string, string>, username: stri
 
 /** Writes users straight into Redis with the app's own store code (one scrypt hash shared). */
 export async function seedUsers(redisUrl: string, usernames: string[], password: string, tlsRejectUnauthorized = true): Promise<void> {
-  const client = createRedisClient({ url: redisUrl, tlsRejectUnauthorized }, createLogger('silent'));
+  const client = createStoreClient({ url: redisUrl, tlsRejectUnauthorized }, createLogger('silent'));
   await client.connect();
   try {
     const store = new RedisUserStore(client, 'perf-bff:');
-    const passwordHash = await hashPassword(password);
+    // Stored hashes name their cost, so the server verifies these cheaply too.
+    const passwordHash = await createPasswordHasher(TEST_SCRYPT).hash(password);
     for (const username of usernames) await store.put({ username, passwordHash, createdAt: new Date().toISOString() });
   } finally {
     await client.close();

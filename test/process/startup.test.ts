@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createLogger } from '../../src/infra/logger';
-import { createRedisClient } from '../../src/infra/redis';
+import { createStoreClient } from '../../src/stores/redis-client';
 import { clearPrefix, REDIS_URL } from '../helpers/harness';
 import { openStream } from '../helpers/sse-client';
 
@@ -101,7 +101,7 @@ describe('the stand-in against a real Redis (development, no key)', () => {
     const server = await spawnServer({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
     try {
       expect((await signInDemo(server.url)).status).toBe(200);
-      const redis = createRedisClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
+      const redis = createStoreClient({ url: REDIS_URL, tlsRejectUnauthorized: true }, createLogger('silent'));
       await redis.connect();
       try {
         expect(await redis.exists(`${prefix}user:demo`)).toBe(0);

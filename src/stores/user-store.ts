@@ -1,5 +1,5 @@
 import { withDeadline } from '../infra/deadline';
-import type { RedisClient } from '../infra/redis';
+import type { RedisClient } from './redis-client';
 
 export interface UserRecord {
   username: string;
@@ -13,12 +13,6 @@ export interface UserStore {
   put(user: UserRecord): Promise<void>;
   remove(username: string): Promise<boolean>;
   list(): Promise<string[]>;
-}
-
-export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-export function normalizeUsername(raw: string): string {
-  return raw.trim().toLowerCase();
 }
 
 export class RedisUserStore implements UserStore {
@@ -37,16 +31,16 @@ export class RedisUserStore implements UserStore {
   }
 
   async put(user: UserRecord): Promise<void> {
-    await this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec();
+    await withDeadline(this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec(), 'user write');
   }
 
   async remove(username: string): Promise<boolean> {
-    const [deleted] = await this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec();
+    const [deleted] = await withDeadline(this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec(), 'user write');
     return Number(deleted) > 0;
   }
 
   async list(): Promise<string[]> {
-    return (await this.redis.sMembers(`${this.prefix}users`)).sort();
+    return (await withDeadline(this.redis.sMembers(`${this.prefix}users`), 'user list')).sort();
   }
 }
 

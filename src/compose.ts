@@ -1,0 +1,167 @@
+import path from 'node:path';
+import type { Express } from 'express';
+import type { Agent } from 'undici';
+import { createApp } from './app';
+import { createPasswordHasher } from './auth/passwords';
+import type { PasswordHasher, ScryptCost } from './auth/passwords';
+import { sessionSettings, sessionTtlSeconds } from './auth/sessions';
+import type { Config } from './config';
+import { startStandIn, withDemoUser } from './dev/demo';
+import type { PerfStandIn } from './dev/perf-stand-in';
+import type { Logger } from './infra/logger';
+import { Metrics } from './infra/metrics';
+import { pingWithin } from './infra/redis';
+import type { LedgerWindow } from './limits/admission';
+import { createPerfDispatcher, PerfClient } from './perf/client';
+import { createStores } from './stores';
+import type { Stores } from './stores';
+import { createStoreClient } from './stores/redis-client';
+import type { RedisClient } from './stores/redis-client';
+
+/** Seams for tests; the process passes none of them. */
+export interface ComposeOptions {
+  now?: () => number;
+  ledgerWindow?: LedgerWindow;
+  /** A low scrypt cost makes test sign-ins cheap; production keeps PRODUCTION_SCRYPT. */
+  scryptCost?: ScryptCost;
+  perfBackoffBaseMs?: number;
+  publicDir?: string;
+  /** Replace some stores, e.g. a ledger whose Redis is unreachable. */
+  storeOverrides?: (stores: Stores) => Partial<Stores>;
+  /** Node's process metrics (several apps in one test process would each collect them). */
+  defaultMetrics?: boolean;
+}
+
+/** Everything one instance of the app is made of, wired once, for the process and the tests alike. */
+export interface Composition {
+  app: Express;
+  config: Config;
+  logger: Logger;
+  stores: Stores;
+  redis: RedisClient | undefined;
+  metrics: Metrics;
+  passwords: PasswordHasher;
+  /** The built-in Perf stand-in, when no PERF_API_KEY is set. */
+  standIn: PerfStandIn | undefined;
+  /** From now on /readyz answers 503 (a shutdown has begun). */
+  beginShutdown(): void;
+  /** Closes what was opened here (Perf's connections, Redis, the stand-in), each within a bound. */
+  close(): Promise<void>;
+}
+
+/** The one composition root: `server.ts` and the tests build the app through it. */
+export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const redis = await connectRedis(config, logger, metrics);
+  if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
+  const target = await choosePerf(config, logger);
+  const passwords = createPasswordHasher(options.scryptCost);
+  const stores = await buildStores(config, redis, passwords, logger, target.standIn !== undefined, options);
+  const dispatcher = createPerfDispatcher();
+  const perf = buildPerfClient(target, dispatcher, logger, metrics, options);
+  let shuttingDown = false;
+  const app = createApp({
+    config,
+    logger,
+    stores,
+    perf,
+    passwords,
+    metrics,
+    ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
+    shuttingDown: () => shuttingDown,
+    publicDir: options.publicDir ?? path.join(__dirname, '..', 'public'),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  return {
+    app,
+    config,
+    logger,
+    stores,
+    redis,
+    metrics,
+    passwords,
+    standIn: target.standIn,
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+    close: () => closeAll(dispatcher, redis, target.standIn),
+  };
+}
+
+/** Redis when REDIS_URL is set; starting without it reachable is allowed (/readyz says 503 until it is). */
+async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisClient | undefined> {
+  if (config.redisUrl === undefined) {
+    logger.warn('NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)');
+    return undefined;
+  }
+  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
+  redis.on('error', () => metrics.redisErrors.inc());
+  if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
+  await Promise.race([redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')), delay(5000)]);
+  return redis;
+}
+
+interface PerfTarget {
+  baseUrl: string;
+  apiKey: string;
+  standIn: PerfStandIn | undefined;
+}
+
+/** Perf itself with PERF_API_KEY; otherwise the built-in stand-in on loopback. */
+async function choosePerf(config: Config, logger: Logger): Promise<PerfTarget> {
+  if (config.perfApiKey !== undefined) return { baseUrl: config.perfBaseUrl, apiKey: config.perfApiKey, standIn: undefined };
+  const started = await startStandIn();
+  logger.warn('NO PERF_API_KEY: the built-in Perf stand-in answers every chat; no model is called and nothing is billed');
+  return { baseUrl: started.baseUrl, apiKey: started.apiKey, standIn: started.standIn };
+}
+
+async function buildStores(config: Config, redis: RedisClient | undefined, passwords: PasswordHasher, logger: Logger, demo: boolean, options: ComposeOptions): Promise<Stores> {
+  const now = options.now ?? Date.now;
+  const created = createStores(redis, {
+    prefix: config.redisKeyPrefix,
+    sessionTtlSeconds: sessionTtlSeconds(sessionSettings(config), now),
+    login: { maxFailures: config.loginMaxFailures, maxFailuresPerIp: config.loginMaxFailuresPerIp, blockSeconds: config.loginBlockSeconds },
+    now,
+    ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
+  });
+  const stores: Stores = { ...created, ...options.storeOverrides?.(created) };
+  return demo ? { ...stores, users: await withDemoUser(stores.users, passwords, logger) } : stores;
+}
+
+function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, metrics: Metrics, options: ComposeOptions): PerfClient {
+  return new PerfClient({
+    baseUrl: target.baseUrl,
+    apiKey: target.apiKey,
+    logger,
+    dispatcher,
+    ...(options.perfBackoffBaseMs === undefined ? {} : { backoffBaseMs: options.perfBackoffBaseMs }),
+    onAttempt: ({ status, error, durationMs }) => {
+      if (durationMs !== undefined) metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);
+    },
+  });
+}
+
+/**
+ * A graceful close waits for every reply still owed; a silent Redis (or Perf) would owe them
+ * forever. Writes still in flight get a grace period, then the sockets are cut.
+ */
+async function closeAll(dispatcher: Agent, redis: RedisClient | undefined, standIn: PerfStandIn | undefined): Promise<void> {
+  await closeWithin(() => dispatcher.close(), () => dispatcher.destroy(), 2000);
+  if (redis?.isOpen === true) await closeWithin(() => redis.close(), () => redis.destroy(), 2000);
+  await standIn?.close();
+}
+
+async function closeWithin(close: () => Promise<unknown>, destroy: () => unknown, ms: number): Promise<void> {
+  const closed = await Promise.race([close().then(() => true, () => true), delay(ms).then(() => false)]);
+  if (!closed) {
+    try {
+      await destroy();
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

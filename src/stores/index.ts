@@ -1,0 +1,64 @@
+import { RedisStore } from 'connect-redis';
+import type { SessionData, Store } from 'express-session';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { AdmissionStore, LedgerWindow } from '../limits/admission';
+import { DAY_WINDOW } from '../limits/admission';
+import { DeadlineSessionStore } from './deadline-session-store';
+import { MemoryAdmissionStore } from './memory-admission';
+import { MemorySessionStore } from './memory-session-store';
+import { RedisAdmissionStore } from './redis-admission';
+import type { RedisClient } from './redis-client';
+import { createThrottle } from './throttles';
+import { MemoryUserStore, RedisUserStore } from './user-store';
+import type { UserStore } from './user-store';
+
+/** Everything that holds state: in Redis (shared by all instances) or in this process. */
+export interface Stores {
+  mode: 'redis' | 'memory';
+  sessions: Store;
+  users: UserStore;
+  /** The chat rate limit and the spend ledger. */
+  admission: AdmissionStore;
+  /** Sign-in attempts per username and IP. */
+  loginThrottle: RateLimiterAbstract;
+  /** Failed sign-ins per IP, whatever the username: each attempt costs a scrypt. */
+  loginIpThrottle: RateLimiterAbstract;
+}
+
+export interface StoreOptions {
+  /** Key prefix in Redis, so several apps can share one. */
+  prefix: string;
+  /** Seconds a session may still live in the store (its idle and absolute timeouts). */
+  sessionTtlSeconds: (sess: SessionData) => number;
+  login: { maxFailures: number; maxFailuresPerIp: number; blockSeconds: number };
+  now?: () => number;
+  ledgerWindow?: LedgerWindow;
+  maxMemorySessions?: number;
+}
+
+export function createStores(redis: RedisClient | undefined, options: StoreOptions): Stores {
+  const now = options.now ?? Date.now;
+  const window = options.ledgerWindow ?? DAY_WINDOW;
+  const { prefix, login } = options;
+  const loginThrottle = createThrottle({ points: login.maxFailures, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login` }, redis);
+  const loginIpThrottle = createThrottle({ points: login.maxFailuresPerIp, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login-ip` }, redis);
+  if (redis === undefined) {
+    return {
+      mode: 'memory',
+      sessions: new MemorySessionStore({ maxSessions: options.maxMemorySessions ?? 10_000, ttlSeconds: options.sessionTtlSeconds, now }),
+      users: new MemoryUserStore(),
+      admission: new MemoryAdmissionStore(window, now),
+      loginThrottle,
+      loginIpThrottle,
+    };
+  }
+  return {
+    mode: 'redis',
+    // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.
+    sessions: new DeadlineSessionStore(new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: options.sessionTtlSeconds, disableTouch: true })),
+    users: new RedisUserStore(redis, prefix),
+    admission: new RedisAdmissionStore(redis, prefix, window, now),
+    loginThrottle,
+    loginIpThrottle,
+  };
+}

@@ -1,0 +1,14 @@
+import { createClient } from 'redis';
+import { connectionOptions, logConnectionEvents } from '../infra/redis';
+import type { RedisConnectionOptions } from '../infra/redis';
+import type { Logger } from '../infra/logger';
+import { ADMISSION_SCRIPTS } from './redis-scripts';
+
+/** The stores' Redis client: our connection behaviour, with the admission scripts registered. */
+export function createStoreClient(options: RedisConnectionOptions, logger: Logger) {
+  const client = createClient({ ...connectionOptions(options), scripts: ADMISSION_SCRIPTS });
+  logConnectionEvents(client, logger);
+  return client;
+}
+
+export type RedisClient = ReturnType<typeof createStoreClient>;
