@@ -64,9 +64,9 @@ export function createApp(deps: AppDeps): Express {
   // A hop count, never `true`: only the proxies we know of may set X-Forwarded-For/-Proto.
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestLog(logger, pseudonymFor(config.sessionSecrets[0] ?? '')));
+  app.use(requestLog({ logger, pseudonym: pseudonymFor(config.sessionSecrets[0] ?? '') }));
   app.use(countRequests({ metrics }));
-  app.use(securityHeaders(config.production));
+  app.use(securityHeaders({ production: config.production }));
   app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown }));
   app.get('/metrics', metricsRoute({ metrics, token: config.metricsToken }));
   app.use(express.static(deps.publicDir, { index: 'index.html', maxAge: config.production ? '1h' : 0 }));

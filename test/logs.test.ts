@@ -1,4 +1,5 @@
 import supertest from 'supertest';
+import { STAND_IN_COST_USD } from '../src/dev/perf-stand-in';
 import { PASSWORD, startHarness, TEST_KEY } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
@@ -36,7 +37,7 @@ describe('request logs', () => {
     expect(chat).toMatchObject({
       user: expect.stringMatching(/^u_[0-9a-f]{16}$/) as string,
       res: { status: 200 },
-      call: { stream: false, upstream_status: 200, model_used: 'stand-in-small', cost_usd: 0.0002, settled: 'charge', tokens: expect.any(Number) as number },
+      call: { stream: false, upstream_status: 200, model_used: 'stand-in-small', cost_usd: STAND_IN_COST_USD, settled: 'charge', tokens: expect.any(Number) as number },
     });
     expect(typeof chat?.responseTime).toBe('number');
     expect(JSON.stringify(chat)).not.toContain('logger-user');

@@ -31,7 +31,14 @@ interface Locals {
  * latency and the upstream call's facts. No headers, no bodies, no query strings.
  * (pino-http did the same at several times the cost per request: a child logger each time.)
  */
-export function requestLog(logger: Logger, pseudonym: (username: string) => string): RequestHandler {
+export interface RequestLogOptions {
+  logger: Logger;
+  /** Turns a username into the id the log shows (see pseudonymFor). */
+  pseudonym: (username: string) => string;
+}
+
+export function requestLog(options: RequestLogOptions): RequestHandler {
+  const { logger, pseudonym } = options;
   return function requestLog(req, res, next) {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];

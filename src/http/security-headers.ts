@@ -1,8 +1,12 @@
 import helmet from 'helmet';
 import type { RequestHandler } from 'express';
 
-/** Strict CSP: the page loads only its own script and style files, and nothing else. */
-export function securityHeaders(production: boolean): RequestHandler {
+/**
+ * Strict CSP: the page loads only its own script and style files, and nothing else. In
+ * production (HTTPS) also HSTS and upgrade-insecure-requests.
+ */
+export function securityHeaders(options: { production: boolean }): RequestHandler {
+  const { production } = options;
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,

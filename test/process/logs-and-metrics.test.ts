@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { AppProcess } from './harness';
 import { call, COOKIE_NAME, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything } from './harness';
+import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 // Distinctive values: if any of them shows up in a log line, something leaked.
 const KEY = 'pk_test_LOGSUITEsecretKEY_9f8e7d';
@@ -97,7 +98,7 @@ describe('GET /metrics', () => {
     expect(sample(m, 'perf_bff_failed_sign_ins_total')).toBe(2);
     expect(sample(m, 'perf_bff_rate_limit_rejections_total')).toBe(1);
     expect(sample(m, 'perf_bff_budget_rejections_total')).toBe(1);
-    expect(sample(m, 'perf_bff_spend_usd_total{source="reported"}')).toBeCloseTo(0.0002 + 0.0003 + 0.0002 + 0.015, 9);
+    expect(sample(m, 'perf_bff_spend_usd_total{source="reported"}')).toBeCloseTo(STAND_IN_COST_USD + 0.0003 + STAND_IN_COST_USD + 0.015, 9);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="200"}')).toBe(4);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="401"}')).toBe(1);
     expect(sample(m, 'perf_bff_open_streams')).toBe(0);
@@ -133,7 +134,7 @@ describe('the log', () => {
     expect(line.req).toMatchObject({ method: 'POST', path: '/api/chat' });
     expect(line.res.status).toBe(200);
     expect(typeof line.responseTime).toBe('number');
-    expect(line.call).toMatchObject({ upstream_status: 200, model_used: 'stand-in-small', cost_usd: 0.0002, settled: 'charge' });
+    expect(line.call).toMatchObject({ upstream_status: 200, model_used: 'stand-in-small', cost_usd: STAND_IN_COST_USD, settled: 'charge' });
     expect(typeof line.call.tokens).toBe('number');
   });
 

@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { AppProcess, RedisProcess } from './harness';
 import { call, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, waitFor } from './harness';
+import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 const KEY = 'pk_test_hangsuite_00001';
 const PASSWORD = 'hang test password';
@@ -51,7 +52,7 @@ test('when Redis is connected but stops answering, requests get 503 within 2 s, 
   // The reservation the refused chat made once Redis woke up was handed back: only 'before' is charged.
   await waitFor('the refused call to leave nothing reserved', async () => {
     const usage = (await call(agent, app.url, 'GET', '/api/usage', { cookie })).json() as { budget: { reserved_usd: number; spent_usd: number } };
-    return usage.budget.reserved_usd === 0 && usage.budget.spent_usd === 0.0002;
+    return usage.budget.reserved_usd === 0 && usage.budget.spent_usd === STAND_IN_COST_USD;
   });
   expect((await call(agent, app.url, 'POST', '/api/chat', { cookie, body: { message: 'after' } })).status).toBe(200);
   expect(app.child.exitCode).toBeNull();

@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { RedisProcess } from './harness';
 import { beginRequest, call, listening, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, waitFor } from './harness';
+import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 const OLD_KEY = 'pk_test_shutdownsuite_old_0001';
 const NEW_KEY = 'pk_test_shutdownsuite_new_0002';
@@ -54,7 +55,7 @@ describe('graceful shutdown (SIGTERM)', () => {
 
     const [jsonAnswer, streamAnswer] = await Promise.all([json, stream]);
     expect(jsonAnswer.status).toBe(200);
-    expect((jsonAnswer.json() as { perf: { cost_usd: number } }).perf.cost_usd).toBe(0.0002);
+    expect((jsonAnswer.json() as { perf: { cost_usd: number } }).perf.cost_usd).toBe(STAND_IN_COST_USD);
     expect(streamAnswer.status).toBe(200);
     expect(streamAnswer.headers['content-type']).toMatch(/^text\/event-stream/);
     for (const word of REPLY.split(' ')) expect(streamAnswer.text).toContain(`"content":"${word} `.trimEnd());
