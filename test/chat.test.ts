@@ -31,31 +31,18 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
   });
 
   test('the upstream receives exactly the allowed fields and max_cost_per_call capped to MAX_COST_PER_CALL', async () => {
-    await agent
-      .post('/api/chat')
-      .send({
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: [{ type: 'text', text: 'Hello' }], name: 'alice' },
-        ],
-        max_cost_per_call: 0.5,
-        model: 'gpt-4o-mini',
-        max_tokens: 64,
-        temperature: 0.2,
-        top_p: 0.9,
-      })
-      .expect(200);
-    expect(h.standIn.requests[0]?.body).toEqual({
+    const allowed = {
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: [{ type: 'text', text: 'Hello' }], name: 'alice' },
       ],
-      max_cost_per_call: 0.005,
       model: 'gpt-4o-mini',
       max_tokens: 64,
       temperature: 0.2,
       top_p: 0.9,
-    });
+    };
+    await agent.post('/api/chat').send({ ...allowed, max_cost_per_call: 0.5 }).expect(200);
+    expect(h.standIn.requests[0]?.body).toEqual({ ...allowed, max_cost_per_call: 0.005 });
   });
 
   test('a lower client cap is kept; no cap means the server cap is sent', async () => {
