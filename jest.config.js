@@ -1,6 +1,18 @@
 /** @type {import('jest').Config} */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 
+/**
+ * The chat page's modules (public/*.js) are browser ES modules. For the "page" tests swc parses
+ * them as ECMAScript, and the tests as TypeScript, and turns both into CommonJS for Jest. The
+ * options are complete here (swcrc: false): .swcrc would parse every file as TypeScript.
+ * @param {'typescript' | 'ecmascript'} syntax
+ */
+const swcFor = (syntax) => [
+  '@swc/jest',
+  { swcrc: false, jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
+];
+const pageTransform = { '^.+\\.ts$': swcFor('typescript'), '^.+\\.js$': swcFor('ecmascript') };
+
 module.exports = {
   projects: [
     {
@@ -8,7 +20,7 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/process/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/process/', '<rootDir>/test/page/'],
     },
     {
       displayName: 'process',
@@ -23,6 +35,13 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    },
+    {
+      // The page's pure modules (wording, the client and its SSE reader), in Node without a browser.
+      displayName: 'page',
+      testEnvironment: 'node',
+      transform: pageTransform,
+      testMatch: ['<rootDir>/test/page/**/*.test.ts'],
     },
   ],
   testTimeout: 30000,

@@ -16,7 +16,7 @@ import { ui } from './dom.js';
 import { renderConnection, runRetry } from './notice.js';
 import { page } from './page-state.js';
 import { PerfBffError } from './perf-bff-client.js';
-import { showSignIn } from './views.js';
+import { showSignIn, signInAlertAfterShow } from './views.js';
 import { offlineText } from './wording.js';
 
 ui.signInForm.addEventListener('submit', (event) => {
@@ -59,7 +59,7 @@ async function boot() {
     else enterChat(me.user.username);
   } catch (err) {
     showSignIn();
-    if (!(err instanceof PerfBffError)) ui.signInError.textContent = offlineText('Could not reach the server.');
+    if (!(err instanceof PerfBffError)) signInAlertAfterShow(offlineText('Could not reach the server.'));
   }
 }
 

@@ -29,7 +29,7 @@ export function appendMessage(role, content) {
   const text = document.createTextNode(content);
   body.append(text);
   item.append(who, body);
-  ui.log.append(item);
+  ui.messages.append(item);
   updateEmpty();
   keepScrolled(true);
   return { item, text };
@@ -64,11 +64,11 @@ export function takeBack(turn) {
 /** Drops every message, remembered and shown: nothing of the conversation outlives the session. */
 export function forgetConversation() {
   conversation.length = 0;
-  ui.log.replaceChildren();
+  ui.messages.replaceChildren();
 }
 
 export function updateEmpty() {
-  ui.empty.hidden = ui.log.childElementCount > 0;
+  ui.empty.hidden = ui.messages.childElementCount > 0;
 }
 
 /** Follows the answer as it grows, unless the reader has scrolled up to read something else. */

@@ -17,6 +17,7 @@ function byId(id, type) {
 }
 
 export const ui = {
+  skipLink: byId('skip-link', HTMLAnchorElement),
   loading: byId('loading', HTMLElement),
   status: byId('status', HTMLElement),
   account: byId('account', HTMLElement),
@@ -32,7 +33,9 @@ export const ui = {
   signInButton: byId('sign-in-button', HTMLButtonElement),
   chat: byId('chat', HTMLElement),
   empty: byId('empty', HTMLElement),
-  log: byId('log', HTMLOListElement),
+  /** The live region (role="log") around the list of messages. */
+  log: byId('log', HTMLElement),
+  messages: byId('messages', HTMLOListElement),
   notice: byId('notice', HTMLElement),
   noticeText: byId('notice-text', HTMLElement),
   countdown: byId('countdown', HTMLElement),

@@ -2,6 +2,11 @@
 /**
  * The notice above the composer (with its Retry button), the countdown that pauses sending after
  * a 429, and the offline banner.
+ *
+ * The notice's text (role="alert") and the offline banner (role="status") are live regions: they
+ * stay rendered, empty and invisible while idle, and only their text changes. A region that
+ * appears in the same tick as its text is not announced. The alert holds text only; Retry and the
+ * countdown sit beside it (an alert must not contain controls).
  */
 import { ui } from './dom.js';
 import { page } from './page-state.js';
@@ -18,7 +23,6 @@ let countdownTimer;
  * @param {string} [requestId] quoted so a person can report the problem
  */
 export function showNotice(text, retry = null, requestId) {
-  ui.notice.hidden = false;
   ui.notice.dataset.kind = retry === null ? 'info' : 'error';
   ui.noticeText.textContent = requestId === undefined ? text : `${text} (Reference: ${requestId})`;
   ui.countdown.hidden = true;
@@ -26,10 +30,10 @@ export function showNotice(text, retry = null, requestId) {
   ui.retry.hidden = retry === null;
 }
 
-/** Hides the notice, unless a countdown is running: that one stays until it ends. */
+/** Empties the notice (its alert stays rendered), unless a countdown runs: that one stays until it ends. */
 export function clearNotice() {
   if (countdownTimer !== undefined) return;
-  ui.notice.hidden = true;
+  delete ui.notice.dataset.kind;
   ui.noticeText.textContent = '';
   retryAction = null;
   ui.retry.hidden = true;
@@ -49,7 +53,9 @@ export function isCountingDown() {
 }
 
 /**
- * Pauses sending until the server's retry_after has passed, counting down visibly.
+ * Pauses sending until the server's retry_after has passed, counting down visibly in the timer
+ * (aria-live="off": a screen reader reads it when asked, it does not talk every second). Send
+ * keeps its name and is only disabled: a name that changes each second is announced each time.
  * @param {string} what
  * @param {number} seconds
  * @param {() => void} onEnd runs once sending is possible again
@@ -68,8 +74,9 @@ export function startCountdown(what, seconds, onEnd) {
       onEnd();
       return;
     }
-    ui.countdown.textContent = `${duration(left)} left`;
-    ui.send.textContent = `Wait ${left} s`;
+    const text = `${duration(left)} left`;
+    // The tick is 4 times a second, for an even countdown; the text changes once a second at most.
+    if (ui.countdown.textContent !== text) ui.countdown.textContent = text;
   };
   countdownTimer = window.setInterval(tick, 250);
   ui.send.disabled = true;
@@ -82,12 +89,11 @@ export function stopCountdown() {
   countdownTimer = undefined;
   ui.countdown.hidden = true;
   ui.countdown.textContent = '';
-  ui.send.textContent = 'Send';
   ui.send.disabled = page.inFlight !== null;
 }
 
-/** The banner under the top bar, shown while the browser says it is offline. */
+/** The banner under the top bar, shown (by having text) while the browser says it is offline. */
 export function renderConnection() {
-  ui.connection.hidden = navigator.onLine;
-  ui.connection.textContent = navigator.onLine ? '' : 'You are offline. Nothing can be sent until the connection is back.';
+  const text = navigator.onLine ? '' : 'You are offline. Nothing can be sent until the connection is back.';
+  if (ui.connection.textContent !== text) ui.connection.textContent = text;
 }

@@ -69,8 +69,11 @@ export class PerfBffClient {
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
     this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    const ownFetch = options.fetch;
+    // Called as a plain function, never as this.fetch(): a browser's window.fetch throws
+    // "Illegal invocation" when called with any other `this`, so `{ fetch }` must work as given.
     /** @type {typeof fetch} */
-    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.fetch = ownFetch === undefined ? (input, init) => globalThis.fetch(input, init) : (input, init) => ownFetch(input, init);
     this.onRateLimit = options.onRateLimit;
     // Another origin's cookie goes along only with "include" (and that origin's CORS consent).
     /** @type {RequestCredentials} */
@@ -191,6 +194,9 @@ export async function* sseData(body) {
         if (line === '') {
           if (data.length > 0) yield data.join('\n');
           data = [];
+        } else if (line === 'data') {
+          // A field name alone has an empty value.
+          data.push('');
         } else if (line.startsWith('data:')) {
           data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
         }
@@ -211,10 +217,14 @@ export async function* sseData(body) {
  * @returns {RateLimit | null}
  */
 export function readRateLimit(res) {
-  if (!res.headers.has('X-RateLimit-Limit')) return null;
-  const limit = Number(res.headers.get('X-RateLimit-Limit'));
-  const remaining = Number(res.headers.get('X-RateLimit-Remaining'));
-  const reset = Number(res.headers.get('X-RateLimit-Reset'));
+  /** @param {string} name a missing or empty header is NaN (Number() would make it 0) */
+  const read = (name) => {
+    const value = res.headers.get(name)?.trim() ?? '';
+    return value === '' ? NaN : Number(value);
+  };
+  const limit = read('X-RateLimit-Limit');
+  const remaining = read('X-RateLimit-Remaining');
+  const reset = read('X-RateLimit-Reset');
   return [limit, remaining, reset].every(Number.isFinite) ? { limit, remaining, reset } : null;
 }
 

@@ -16,6 +16,7 @@ export function showChat(username) {
   ui.loading.hidden = true;
   ui.signIn.hidden = true;
   ui.chat.hidden = false;
+  ui.skipLink.hidden = false;
   ui.account.hidden = false;
   ui.status.hidden = false;
   ui.accountName.textContent = `Signed in as ${username}`;
@@ -27,12 +28,15 @@ export function showChat(username) {
 }
 
 /**
- * @param {string} [reason] said above the form (why the person is here again)
+ * @param {string} [reason] said above the form (why the person is here again); the fields are
+ *   described by it, so a screen reader says it with the field that gets focus
  */
 export function showSignIn(reason) {
   page.signedIn = false;
   ui.loading.hidden = true;
   ui.chat.hidden = true;
+  // Its target, the message box, is hidden with the chat.
+  ui.skipLink.hidden = true;
   ui.account.hidden = true;
   ui.status.hidden = true;
   ui.signIn.hidden = false;
@@ -41,6 +45,19 @@ export function showSignIn(reason) {
   ui.signInButton.disabled = false;
   ui.signInButton.textContent = 'Sign in';
   (ui.username.value === '' ? ui.username : ui.password).focus();
+}
+
+/**
+ * Shows a problem in the sign-in form's alert when the form has only just appeared: an alert
+ * revealed in the same tick as its text is not announced, so the text comes a frame later.
+ * @param {string} text
+ */
+export function signInAlertAfterShow(text) {
+  requestAnimationFrame(() => {
+    setTimeout(() => {
+      if (!ui.signIn.hidden && ui.signInError.textContent === '') ui.signInError.textContent = text;
+    }, 0);
+  });
 }
 
 /** The session is gone (expired, signed out elsewhere): sign in again, keeping what was typed. */

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { axFacts, expectAccessible, liveRegionsChangedUnseen, watchLiveRegions } from './a11y';
 import {
   activeElementId,
   eventually,
@@ -61,6 +62,7 @@ describe('the chat page', () => {
     await expect(page.locator('#chat').isHidden()).resolves.toBe(true);
     expect(await activeElementId(page)).toBe('username');
     await shot(page, '01-sign-in');
+    await expectAccessible(page, 'sign-in form, empty');
   });
 
   test('when the password is wrong, says so and keeps the person on the form', async () => {
@@ -71,6 +73,18 @@ describe('the chat page', () => {
     await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor()).resolves.toBeUndefined();
     await expect(page.locator('#chat').isHidden()).resolves.toBe(true);
     expect(await activeElementId(page)).toBe('password');
+    await expectAccessible(page, 'sign-in form, wrong password');
+  });
+
+  test('when the form is sent empty, the alert (rendered all along) says what is missing', async () => {
+    const page = await open();
+    await page.evaluate(watchLiveRegions);
+    await expect(axFacts(page, '#sign-in-error')).resolves.toEqual({ inTree: true, role: 'alert', name: '', description: '' });
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Enter your username and password.' }).waitFor();
+    expect(await activeElementId(page)).toBe('username');
+    await expectAccessible(page, 'sign-in form, nothing entered');
+    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
   });
 
   test('when signed in and a message is sent, the answer streams in, growing in several steps, and the status line counts down', async () => {
@@ -84,6 +98,7 @@ describe('the chat page', () => {
     expect(before).not.toBeNull();
     const [requestsBefore, budgetBefore] = [Number(before?.[1]), Number(before?.[2])];
     await shot(page, '02-signed-in');
+    await expectAccessible(page, 'chat, empty');
 
     const reply = words(16);
     site.standIn.enqueue({ reply, chunkDelayMs: 120 });
@@ -122,6 +137,7 @@ describe('the chat page', () => {
     const after = `${requestsBefore - 1} of 50 requests left · $${(budgetBefore - 0.01).toFixed(2)} of $1.00 budget left`;
     await expect(page.locator('#status', { hasText: after }).waitFor()).resolves.toBeUndefined();
     await shot(page, '04-answered');
+    await expectAccessible(page, 'chat, streamed answer done');
   });
 
   test('when a second message is sent, the whole conversation kept in the page goes along', async () => {
@@ -208,12 +224,21 @@ describe('the chat page', () => {
     const page = await open();
     current().expectStatuses.add(502);
     await signIn(page);
+    await page.evaluate(watchLiveRegions);
+    // The notice's alert is in the accessibility tree, empty, before it has anything to say.
+    await expect(axFacts(page, '#notice-text')).resolves.toEqual({ inTree: true, role: 'alert', name: '', description: '' });
     // The server retries Perf twice before giving up: three failures make one 502.
     site.standIn.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
     await send(page, 'this one fails first');
     const notice = page.locator('#notice');
     await notice.filter({ hasText: 'The model service could not answer.' }).waitFor();
-    await expect(notice.getAttribute('role')).resolves.toBe('alert');
+    // The alert is the text alone; Retry sits beside it, outside any live region.
+    const alert = page.getByRole('alert').filter({ hasText: 'The model service could not answer.' });
+    await expect(alert.getAttribute('id')).resolves.toBe('notice-text');
+    await expect(alert.locator('button').count()).resolves.toBe(0);
+    await expect(page.locator('#retry').isVisible()).resolves.toBe(true);
+    await expect(page.locator('#retry').evaluate((retry) => retry.closest('[role="alert"], [role="status"], [role="log"]'))).resolves.toBeNull();
+    await expectAccessible(page, 'notice with Retry');
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('this one fails first');
     await expect(page.locator('#log .message').count()).resolves.toBe(0);
     await shot(page, '07-upstream-error');
@@ -223,6 +248,9 @@ describe('the chat page', () => {
     await expect(waitForAnswer(page)).resolves.toBe('Worked this time.');
     await expect(notice.isHidden()).resolves.toBe(true);
     await expect(page.locator('#log .message-user .message-text').textContent()).resolves.toBe('this one fails first');
+    // Emptied, the alert stays in the tree for the next notice.
+    await expect(axFacts(page, '#notice-text')).resolves.toMatchObject({ inTree: true, role: 'alert', name: '' });
+    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
   });
 
   test('when the stream breaks off mid-answer, the partial answer is marked and Retry asks again', async () => {
@@ -233,6 +261,7 @@ describe('the chat page', () => {
     await waitForAnswer(page, 'error');
     await expect(lastAnswer(page).locator('.message-meta').textContent()).resolves.toBe('The answer broke off.');
     await page.locator('#notice', { hasText: 'The answer broke off' }).waitFor();
+    await expectAccessible(page, 'answer broken off, with Retry');
     site.standIn.enqueue({ reply: 'Complete now.', chunkDelayMs: 0 });
     await page.getByRole('button', { name: 'Retry' }).click();
     await expect(waitForAnswer(page)).resolves.toBe('Complete now.');
@@ -254,6 +283,9 @@ describe('the chat page', () => {
     await expect(page.getByLabel('Username').inputValue()).resolves.toBe('demo');
     expect(await activeElementId(page)).toBe('password');
     await shot(page, '08-session-ended');
+    // Focus lands on the password, which a screen reader reads with the reason it is asked again.
+    await expect(axFacts(page, '#password')).resolves.toMatchObject({ name: 'Password', description: expect.stringContaining('Your session has ended.') as unknown });
+    await expectAccessible(page, 'sign-in form, session ended');
 
     await page.getByLabel('Password').fill('demo');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -265,12 +297,18 @@ describe('the chat page', () => {
   test('when offline, says so plainly and keeps the message; back online, it sends', async () => {
     const page = await open();
     await signIn(page);
+    await page.evaluate(watchLiveRegions);
+    // The banner's status region is in the accessibility tree, empty, before the connection drops.
+    await expect(axFacts(page, '#connection')).resolves.toEqual({ inTree: true, role: 'status', name: '', description: '' });
+    await expect(page.locator('#connection').isHidden()).resolves.toBe(true);
     await current().context.setOffline(true);
     await page.locator('#connection', { hasText: 'You are offline.' }).waitFor();
     await send(page, 'sent from a tunnel');
     await page.locator('#notice', { hasText: 'You are offline.' }).waitFor();
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('sent from a tunnel');
     await shot(page, '09-offline');
+    await expectAccessible(page, 'offline banner and notice');
+    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
     await current().context.setOffline(false);
     await page.locator('#connection').waitFor({ state: 'hidden' });
     await page.locator('#composer-input').press('Enter');
@@ -296,6 +334,8 @@ describe('the chat page', () => {
 
   test('on a phone-width screen, everything fits without sideways scrolling', async () => {
     const page = await open({ width: 375, height: 740 });
+    await page.locator('#username').waitFor();
+    await expectAccessible(page, 'phone width, sign-in form');
     await signIn(page);
     site.standIn.enqueue({ reply: `${words(40, 'supercalifragilistic')} ${'x'.repeat(120)}`, chunkDelayMs: 0 });
     await send(page, 'a long reply with a very long word');
@@ -304,6 +344,47 @@ describe('the chat page', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await expect(page.locator('#send').isVisible()).resolves.toBe(true);
     await shot(page, '10-phone');
+    await expectAccessible(page, 'phone width, answered');
+  });
+
+  test('the skip link is offered only with the chat: not on the sign-in form, where the message box is hidden; in the chat, it is the first Tab stop and leads to the message box', async () => {
+    const page = await open();
+    await page.locator('#username').waitFor();
+    await expect(page.locator('#skip-link').isHidden()).resolves.toBe(true);
+    await expect(page.getByRole('link', { name: 'Skip to the message box' }).count()).resolves.toBe(0);
+    await signIn(page);
+    const skip = page.getByRole('link', { name: 'Skip to the message box' });
+    await expect(skip.getAttribute('href')).resolves.toBe('#composer-input');
+    // From the message box (focused after sign-in), back past Sign out: nothing comes before it.
+    expect(await activeElementId(page)).toBe('composer-input');
+    await page.keyboard.press('Shift+Tab');
+    expect(await activeElementId(page)).toBe('sign-out');
+    await page.keyboard.press('Shift+Tab');
+    expect(await activeElementId(page)).toBe('skip-link');
+    await expect(skip.isVisible()).resolves.toBe(true);
+    await page.keyboard.press('Enter');
+    expect(await activeElementId(page)).toBe('composer-input');
+    // Signed out again, the link goes with the chat.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    await expect(page.locator('#skip-link').isHidden()).resolves.toBe(true);
+    await expectAccessible(page, 'sign-in form, signed out');
+  });
+
+  test('when the server cannot be reached as the page loads, the sign-in alert says so once the form is on screen', async () => {
+    const page = await open();
+    await page.locator('#username').waitFor();
+    await page.route('**/auth/me', (route) => route.abort('connectionrefused'));
+    await page.addInitScript(watchLiveRegions);
+    await page.reload();
+    await page.getByRole('alert').filter({ hasText: 'Could not reach the server. Check your connection and try again.' }).waitFor();
+    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
+    await expectAccessible(page, 'sign-in form, server unreachable');
+    // Chromium reports the refused request on the console: that one is this test's doing.
+    const { problems } = current();
+    const refused = problems.filter((line) => line.includes('net::ERR_CONNECTION_REFUSED'));
+    expect(refused.length).toBeLessThanOrEqual(1);
+    problems.splice(0, problems.length, ...problems.filter((line) => !refused.includes(line)));
   });
 
   test('loads only its own files and asks only its own origin, from sign-in to sign-out', async () => {

@@ -1,7 +1,31 @@
 import { activeElementId, foreignRequests, openPage, send, shot, signIn, startSite, waitForAnswer } from './browser-harness';
 import type { Site, Watched } from './browser-harness';
+import { axFacts, expectAccessible } from './a11y';
+import type { Page } from 'playwright-core';
 
 jest.setTimeout(60_000);
+
+/**
+ * What changes on screen during `ms` while a countdown runs: the texts the timer showed in turn
+ * (its first text included), and how many times Send's text or label was touched.
+ */
+async function watchCountdown(page: Page, ms: number): Promise<{ timer: string[]; sendChanges: number }> {
+  return page.evaluate(async (wait) => {
+    const timer = document.getElementById('countdown');
+    const send = document.getElementById('send');
+    if (timer === null || send === null) throw new Error('no #countdown or #send');
+    const texts = [timer.textContent];
+    let sendChanges = 0;
+    const onTimer = new MutationObserver(() => texts.push(timer.textContent));
+    onTimer.observe(timer, { childList: true, characterData: true, subtree: true });
+    const onSend = new MutationObserver((records) => (sendChanges += records.length));
+    onSend.observe(send, { childList: true, characterData: true, subtree: true, attributeFilter: ['aria-label', 'aria-labelledby', 'aria-describedby', 'title'] });
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    onTimer.disconnect();
+    onSend.disconnect();
+    return { timer: texts, sendChanges };
+  }, ms);
+}
 
 async function quietAndLocal(watched: Watched, site: Site): Promise<void> {
   const foreign = foreignRequests(watched, site.origin);
@@ -39,7 +63,9 @@ describe('when the rate limit is reached', () => {
     await expect(countdown.getAttribute('role')).resolves.toBe('timer');
     await expect(countdown.textContent()).resolves.toMatch(/^[1-4] s left$/);
     await expect(page.locator('#send').isDisabled()).resolves.toBe(true);
-    await expect(page.locator('#send').textContent()).resolves.toMatch(/^Wait [1-4] s$/);
+    // Send keeps its name while paused: the seconds are the timer's to show (aria-live off).
+    await expect(page.locator('#send').textContent()).resolves.toBe('Send');
+    await expect(axFacts(page, '#send')).resolves.toMatchObject({ role: 'button', name: 'Send' });
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('three is too many');
     expect(site.standIn.requests).toHaveLength(2);
     await shot(page, '11-rate-limited');
@@ -47,6 +73,13 @@ describe('when the rate limit is reached', () => {
     // Enter while paused sends nothing.
     await page.locator('#composer-input').press('Enter');
     expect(site.standIn.requests).toHaveLength(2);
+
+    // The timer ticks four times a second but its text changes only when the number does, and
+    // Send's text is never touched (the countdown may end meanwhile: '' is then its last text).
+    const seen = await watchCountdown(page, 1200);
+    expect(seen.timer.filter((text, i) => i > 0 && text === seen.timer[i - 1])).toEqual([]);
+    expect(seen.timer.length).toBeLessThanOrEqual(4);
+    expect(seen.sendChanges).toBe(0);
 
     // The countdown runs out: the send button is back and the person is told so.
     await notice.filter({ hasText: 'You can send again.' }).waitFor({ timeout: 8000 });
@@ -89,6 +122,18 @@ describe('when the spend budget is used up', () => {
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('one more');
     expect(site.standIn.requests).toHaveLength(1);
     await shot(page, '12-budget-exceeded');
+    await expectAccessible(page, 'budget countdown');
+
+    // Over a second and a half (six ticks), a timer that shows minutes is not rewritten at all,
+    // and Send's name is never touched: a screen reader has nothing to re-announce.
+    const seen = await watchCountdown(page, 1500);
+    expect(seen.timer).toHaveLength(1);
+    expect(seen.timer[0]).toMatch(/^\d+ h \d{2} min left$/);
+    expect(seen.sendChanges).toBe(0);
+    await expect(page.locator('#send').textContent()).resolves.toBe('Send');
+    await expect(axFacts(page, '#send')).resolves.toMatchObject({ role: 'button', name: 'Send' });
+    await expect(axFacts(page, '#countdown')).resolves.toMatchObject({ inTree: true, role: 'timer' });
+    await expect(page.locator('#countdown').getAttribute('aria-live')).resolves.toBe('off');
     await quietAndLocal(watched, site);
   });
 });
