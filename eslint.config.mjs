@@ -16,7 +16,7 @@ const layer = (files, paths, patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'test-artifacts/'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

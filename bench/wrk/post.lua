@@ -1,5 +1,5 @@
 -- POSTs BENCH_BODY as JSON with BENCH_COOKIE (if any) and X-Forwarded-Proto: https; prints one
--- machine-readable line at the end, read by bench/run.mjs. Latencies are in microseconds.
+-- machine-readable line at the end, read by bench/run.ts. Latencies are in microseconds.
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"

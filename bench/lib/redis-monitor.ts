@@ -4,16 +4,26 @@
 import { connect } from 'node:net';
 import { setTimeout } from 'node:timers';
 
-export async function startMonitor(port) {
+export interface CommandCount {
+  roundTrips: number;
+  /** Command name (or `MULTI(A,B)` for a transaction) → how many times it was sent. */
+  byCommand: Record<string, number>;
+}
+
+export interface Monitor {
+  stop(): CommandCount;
+}
+
+export async function startMonitor(port: number): Promise<Monitor> {
   const socket = connect(port, '127.0.0.1');
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
   socket.setEncoding('utf8');
-  const lines = [];
+  const lines: string[] = [];
   let tail = '';
-  socket.on('data', (text) => {
+  socket.on('data', (text: string) => {
     const parts = (tail + text).split('\r\n');
     tail = parts.pop() ?? '';
     for (const line of parts) if (line.startsWith('+') && line !== '+OK') lines.push(line);
@@ -30,14 +40,14 @@ export async function startMonitor(port) {
 }
 
 /** `+1700000000.123456 [0 127.0.0.1:5555] "GET" "key"` → round trips, by command name. */
-export function summarize(lines) {
-  const inMulti = new Map();
-  const byCommand = {};
+export function summarize(lines: readonly string[]): CommandCount {
+  const inMulti = new Map<string, string[]>();
+  const byCommand: Record<string, number> = {};
   let roundTrips = 0;
   for (const line of lines) {
     const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
     if (match === null) continue;
-    const [, client, rawName] = match;
+    const [, client = '', rawName = ''] = match;
     if (client === 'lua') continue;
     const name = rawName.toUpperCase();
     if (name === 'MULTI') {

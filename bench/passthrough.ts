@@ -4,22 +4,20 @@ import http from 'node:http';
 import { URL } from 'node:url';
 
 const [portArg, upstreamArg] = process.argv.slice(2);
+if (upstreamArg === undefined) throw new Error('usage: passthrough <port> <upstream url>');
 const upstream = new URL(upstreamArg);
 const auth = `Bearer ${process.env.BENCH_PERF_KEY ?? ''}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2048, maxFreeSockets: 2048 });
 
 const server = http.createServer((req, res) => {
-  const headers = { 'content-type': 'application/json', authorization: auth };
+  const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', authorization: auth };
   if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
-  const up = http.request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-    (answer) => {
-      const out = { 'content-type': answer.headers['content-type'] ?? 'application/octet-stream' };
-      if (answer.headers['content-length'] !== undefined) out['content-length'] = answer.headers['content-length'];
-      res.writeHead(answer.statusCode ?? 502, out);
-      answer.pipe(res);
-    },
-  );
+  const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (answer) => {
+    const out: http.OutgoingHttpHeaders = { 'content-type': answer.headers['content-type'] ?? 'application/octet-stream' };
+    if (answer.headers['content-length'] !== undefined) out['content-length'] = answer.headers['content-length'];
+    res.writeHead(answer.statusCode ?? 502, out);
+    answer.pipe(res);
+  });
   up.on('error', () => {
     if (!res.headersSent) res.writeHead(502).end();
     else res.destroy();
