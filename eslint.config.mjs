@@ -8,8 +8,14 @@ import globals from 'globals';
  * edge (http/, and the routes in auth/ and chat/); the money rules, the Perf client, the stores and
  * the infrastructure know nothing of it, and the Perf stand-in is wired by the composition root only.
  */
-const WEB_FRAMEWORK = ['express', 'cors', 'helmet'].map((name) => ({ name, message: 'Express stays at the edge: http/, and the routes in auth/ and chat/.' }));
-const folders = (...names) => ({ regex: `(^|/)(${names.join('|')})(/|$)`, message: `This layer may not import ${names.join(', ')} (see docs/architecture.md).` });
+const WEB_FRAMEWORK = ['express', 'cors', 'helmet'].map((name) => ({
+  name,
+  message: 'Express stays at the edge: http/, and the routes in auth/ and chat/.',
+}));
+const folders = (...names) => ({
+  regex: `(^|/)(${names.join('|')})(/|$)`,
+  message: `This layer may not import ${names.join(', ')} (see docs/architecture.md).`,
+});
 const layer = (files, paths, patterns) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { paths, patterns }] },
@@ -31,11 +37,21 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
-  layer(['src/limits/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }, { name: 'redis' }, { name: 'undici' }], [
-    { regex: '^\\.\\./', message: 'limits/ holds pure rules: it imports nothing of the rest of src/.' },
-  ]),
-  layer(['src/infra/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }], [folders('http', 'chat', 'auth', 'stores', 'limits', 'perf', 'dev')]),
-  layer(['src/perf/**/*.ts'], [...WEB_FRAMEWORK, { name: 'express-session' }], [folders('http', 'chat', 'auth', 'stores', 'limits', 'dev')]),
+  layer(
+    ['src/limits/**/*.ts'],
+    [...WEB_FRAMEWORK, { name: 'express-session' }, { name: 'redis' }, { name: 'undici' }],
+    [{ regex: '^\\.\\./', message: 'limits/ holds pure rules: it imports nothing of the rest of src/.' }],
+  ),
+  layer(
+    ['src/infra/**/*.ts'],
+    [...WEB_FRAMEWORK, { name: 'express-session' }],
+    [folders('http', 'chat', 'auth', 'stores', 'limits', 'perf', 'dev')],
+  ),
+  layer(
+    ['src/perf/**/*.ts'],
+    [...WEB_FRAMEWORK, { name: 'express-session' }],
+    [folders('http', 'chat', 'auth', 'stores', 'limits', 'dev')],
+  ),
   layer(['src/stores/**/*.ts'], WEB_FRAMEWORK, [folders('http', 'chat', 'auth', 'perf', 'dev')]),
   layer(['src/http/**/*.ts'], [], [folders('chat', 'auth', 'stores', 'perf', 'dev')]),
   layer(['src/auth/**/*.ts'], [], [folders('chat', 'perf', 'dev')]),
@@ -70,7 +86,10 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='insertAdjacentHTML']", message: 'Never insert HTML; build nodes and set textContent.' },
+        {
+          selector: "CallExpression[callee.property.name='insertAdjacentHTML']",
+          message: 'Never insert HTML; build nodes and set textContent.',
+        },
         { selector: "CallExpression[callee.object.name='document'][callee.property.name='write']", message: 'No document.write.' },
       ],
     },

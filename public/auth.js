@@ -65,7 +65,11 @@ export async function signOut() {
     // 401: the session had already ended, which is what signing out wants.
     if (!(err instanceof PerfBffError) || err.status !== 401) {
       page.signedIn = true;
-      showNotice(err instanceof PerfBffError ? 'Signing out did not work. Try again in a moment.' : offlineText('Could not reach the server to sign out.'));
+      showNotice(
+        err instanceof PerfBffError
+          ? 'Signing out did not work. Try again in a moment.'
+          : offlineText('Could not reach the server to sign out.'),
+      );
       return;
     }
   } finally {

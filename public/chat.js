@@ -61,7 +61,8 @@ async function answer(turn) {
       reply.item.remove();
       takeBack(turn);
       if (err instanceof PerfBffError) failed(err);
-      else if (!controller.signal.aborted) showNotice(offlineText('Could not reach the server.') + ' Your message is back in the box.', send);
+      else if (!controller.signal.aborted)
+        showNotice(offlineText('Could not reach the server.') + ' Your message is back in the box.', send);
       return;
     }
     if (controller.signal.aborted) {
@@ -91,9 +92,8 @@ function failed(error) {
     return;
   }
   if (error.status === 429 && (error.type === 'rate_limit_exceeded' || error.type === 'budget_exceeded')) {
-    const what = error.type === 'budget_exceeded'
-      ? 'Your spending budget is used up for now.'
-      : 'You have sent as many messages as allowed for now.';
+    const what =
+      error.type === 'budget_exceeded' ? 'Your spending budget is used up for now.' : 'You have sent as many messages as allowed for now.';
     startCountdown(what, error.retryAfter ?? secondsUntilReset() ?? 10, () => void refreshUsage());
     return;
   }

@@ -86,7 +86,9 @@ export class PerfBffClient {
    * @returns {Promise<{ user: { username: string } }>}
    */
   async signIn(username, password) {
-    return /** @type {Promise<{ user: { username: string } }>} */ ((await this.#send('POST', '/auth/login', { username, password })).json());
+    return /** @type {Promise<{ user: { username: string } }>} */ (
+      (await this.#send('POST', '/auth/login', { username, password })).json()
+    );
   }
 
   /** Ends the session on the server; the cookie is cleared. */

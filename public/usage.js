@@ -62,9 +62,11 @@ function renderStatus() {
     parts.push(rate.remaining > 0 ? `${rate.remaining} of ${rate.limit} requests left` : `No requests left until ${at}`);
   }
   if (budget !== null) {
-    parts.push(budget.limit_usd === null || budget.remaining_usd === null
-      ? 'no spending limit'
-      : `${money.format(budget.remaining_usd)} of ${money.format(budget.limit_usd)} budget left`);
+    parts.push(
+      budget.limit_usd === null || budget.remaining_usd === null
+        ? 'no spending limit'
+        : `${money.format(budget.remaining_usd)} of ${money.format(budget.limit_usd)} budget left`,
+    );
   }
   ui.status.textContent = parts.join(' · ');
 }

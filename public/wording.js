@@ -15,7 +15,9 @@ export function duration(seconds) {
 
 /** @param {string} reachFailure what failed while the browser says it is online */
 export function offlineText(reachFailure) {
-  return navigator.onLine ? `${reachFailure} Check your connection and try again.` : 'You are offline. Nothing can be sent until the connection is back.';
+  return navigator.onLine
+    ? `${reachFailure} Check your connection and try again.`
+    : 'You are offline. Nothing can be sent until the connection is back.';
 }
 
 /** @param {{ type: string, retryAfter?: number | undefined }} error a PerfBffError, or its like */

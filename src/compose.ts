@@ -91,13 +91,18 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
 /** Redis when REDIS_URL is set; starting without it reachable is allowed (/readyz says 503 until it is). */
 async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisClient | undefined> {
   if (config.redisUrl === undefined) {
-    logger.warn('NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)');
+    logger.warn(
+      'NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)',
+    );
     return undefined;
   }
   const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
   redis.on('error', () => metrics.redisErrors.inc());
   if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
-  await Promise.race([redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')), delay(5000)]);
+  await Promise.race([
+    redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')),
+    delay(5000),
+  ]);
   return redis;
 }
 
@@ -115,7 +120,14 @@ async function choosePerf(config: Config, logger: Logger): Promise<PerfTarget> {
   return { baseUrl: started.baseUrl, apiKey: started.apiKey, standIn: started.standIn };
 }
 
-async function buildStores(config: Config, redis: RedisClient | undefined, passwords: PasswordHasher, logger: Logger, demo: boolean, options: ComposeOptions): Promise<Stores> {
+async function buildStores(
+  config: Config,
+  redis: RedisClient | undefined,
+  passwords: PasswordHasher,
+  logger: Logger,
+  demo: boolean,
+  options: ComposeOptions,
+): Promise<Stores> {
   const now = options.now ?? Date.now;
   const created = createStores(redis, {
     prefix: config.redisKeyPrefix,
@@ -136,7 +148,8 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
     dispatcher,
     ...(options.perfBackoffBaseMs === undefined ? {} : { backoffBaseMs: options.perfBackoffBaseMs }),
     onAttempt: ({ status, error, durationMs }) => {
-      if (durationMs !== undefined) metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);
+      if (durationMs !== undefined)
+        metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);
     },
   });
 }
@@ -146,13 +159,28 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
  * forever. Writes still in flight get a grace period, then the sockets are cut.
  */
 async function closeAll(dispatcher: Agent, redis: RedisClient | undefined, standIn: PerfStandIn | undefined): Promise<void> {
-  await closeWithin(() => dispatcher.close(), () => dispatcher.destroy(), 2000);
-  if (redis?.isOpen === true) await closeWithin(() => redis.close(), () => redis.destroy(), 2000);
+  await closeWithin(
+    () => dispatcher.close(),
+    () => dispatcher.destroy(),
+    2000,
+  );
+  if (redis?.isOpen === true)
+    await closeWithin(
+      () => redis.close(),
+      () => redis.destroy(),
+      2000,
+    );
   await standIn?.close();
 }
 
 async function closeWithin(close: () => Promise<unknown>, destroy: () => unknown, ms: number): Promise<void> {
-  const closed = await Promise.race([close().then(() => true, () => true), delay(ms).then(() => false)]);
+  const closed = await Promise.race([
+    close().then(
+      () => true,
+      () => true,
+    ),
+    delay(ms).then(() => false),
+  ]);
   if (!closed) {
     try {
       await destroy();

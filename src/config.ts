@@ -106,13 +106,16 @@ const schema = z.object({
     .transform((v) => (v === undefined || v === '' ? 'https://api.withperf.pro' : v.replace(/\/+$/, '')))
     .pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   SESSION_SECRET: optionalText
-    .transform((v) => v?.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .transform((v) =>
+      v
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
     .refine((list) => list === undefined || (list.length > 0 && list.every((s) => s.length >= 32)), {
       error: 'every comma-separated secret must be at least 32 characters',
     }),
-  REDIS_URL: optionalText.pipe(
-    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-  ),
+  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   REDIS_TLS_REJECT_UNAUTHORIZED: boolean(true),
   REDIS_KEY_PREFIX: z
     .string()
@@ -131,14 +134,28 @@ const schema = z.object({
   LOGIN_MAX_FAILURES: integer(1, 1000, 5),
   LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000, 50),
   LOGIN_BLOCK_SECONDS: integer(1, 86_400, 15 * 60),
-  TRUST_PROXY: optionalText.pipe(z.string().regex(/^\d{1,2}$/, 'must be a hop count such as 1 (never "true")').optional()),
+  TRUST_PROXY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d{1,2}$/, 'must be a hop count such as 1 (never "true")')
+      .optional(),
+  ),
   ALLOWED_ORIGINS: optionalText
-    .transform((v) => (v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '')))
+    .transform((v) =>
+      v === undefined
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    )
     .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must list origins such as https://app.example.com (no path)'))),
   PUBLIC_URL: optionalText.pipe(
     z
-      .url({ protocol: /^https?$/, error: 'must be the app\'s external URL, such as https://chat.example.com' })
-      .refine((v) => new URL(v).pathname === '/' && new URL(v).search === '', { error: 'must be an origin without a path (https://chat.example.com)' })
+      .url({ protocol: /^https?$/, error: "must be the app's external URL, such as https://chat.example.com" })
+      .refine((v) => new URL(v).pathname === '/' && new URL(v).search === '', {
+        error: 'must be an origin without a path (https://chat.example.com)',
+      })
       .transform((v) => new URL(v).origin)
       .optional(),
   ),
@@ -150,8 +167,20 @@ const schema = z.object({
     .transform((v) => (v === undefined || v === '' ? 'strict' : v))
     .pipe(z.enum(['strict', 'lax', 'none'], { error: 'must be strict, lax or none' })),
   ALLOWED_MODELS: optionalText
-    .transform((v) => (v === undefined || v === '*' ? ('*' as const) : v.split(',').map((s) => s.trim()).filter((s) => s !== '')))
-    .pipe(z.union([z.literal('*'), z.array(z.string().regex(MODEL_PATTERN, 'must list model names such as gpt-4o-mini, comma-separated (or *)')).min(1)])),
+    .transform((v) =>
+      v === undefined || v === '*'
+        ? ('*' as const)
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    )
+    .pipe(
+      z.union([
+        z.literal('*'),
+        z.array(z.string().regex(MODEL_PATTERN, 'must list model names such as gpt-4o-mini, comma-separated (or *)')).min(1),
+      ]),
+    ),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -191,7 +220,9 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
       problems.push('PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)');
     }
     if (e.SESSION_COOKIE_SAMESITE === 'none' && !production) {
-      problems.push('SESSION_COOKIE_SAMESITE=none needs NODE_ENV=production: browsers accept SameSite=None only on a Secure (https) cookie');
+      problems.push(
+        'SESSION_COOKIE_SAMESITE=none needs NODE_ENV=production: browsers accept SameSite=None only on a Secure (https) cookie',
+      );
     }
     if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');

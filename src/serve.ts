@@ -32,7 +32,9 @@ export async function serve(composition: Composition, options: ServeOptions): Pr
     closing ??= (async () => {
       composition.beginShutdown();
       logger.info({ reason, timeout_ms: options.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
-      await drainConnections(server, options.shutdownTimeoutMs, () => logger.warn('shutdown timeout reached: closing the remaining connections'));
+      await drainConnections(server, options.shutdownTimeoutMs, () =>
+        logger.warn('shutdown timeout reached: closing the remaining connections'),
+      );
       await composition.close();
       logger.info('shut down');
     })();
@@ -44,7 +46,13 @@ export async function serve(composition: Composition, options: ServeOptions): Pr
 function listen(server: Server, options: ServeOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new Error(err.code === 'EADDRINUSE' ? `port ${options.port} is already in use (set PORT)` : `cannot listen on port ${options.port}: ${err.message}`));
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${options.port} is already in use (set PORT)`
+            : `cannot listen on port ${options.port}: ${err.message}`,
+        ),
+      );
     });
     if (options.host === undefined) server.listen(options.port, resolve);
     else server.listen(options.port, options.host, resolve);
@@ -61,7 +69,10 @@ async function drainConnections(server: Server, timeoutMs: number, onTimeout: ()
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
   server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+  const timedOut = await Promise.race([
+    closed.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+  ]);
   clearTimeout(timer);
   clearInterval(sweeper);
   if (timedOut) {

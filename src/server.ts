@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const composition = await compose(config, logger);
   const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
   const port = Number(new URL(running.url).port);
-  logger.info({ port, mode: composition.stores.mode, perf: composition.standIn === undefined ? 'perf' : 'stand-in' }, `perf-bff listening on http://localhost:${port}`);
+  logger.info(
+    { port, mode: composition.stores.mode, perf: composition.standIn === undefined ? 'perf' : 'stand-in' },
+    `perf-bff listening on http://localhost:${port}`,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       running.shutdown(signal).then(

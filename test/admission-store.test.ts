@@ -33,7 +33,13 @@ const implementations: [string, Make][] = [
 ];
 
 /** A reservation as the ledger tests think of it: the rate limit never in the way. */
-async function reserve(store: AdmissionStore, user: string, id: string, amount: number, limits: Limits = BUDGET): Promise<ReserveResult | undefined> {
+async function reserve(
+  store: AdmissionStore,
+  user: string,
+  id: string,
+  amount: number,
+  limits: Limits = BUDGET,
+): Promise<ReserveResult | undefined> {
   return (await store.admit({ user, reservationId: id, capMicros: amount, limits })).reservation;
 }
 
@@ -154,7 +160,8 @@ describe.each(implementations)('%s admission store: the rate limit', (_name, mak
   });
 
   test('a request over the limit is refused with the seconds left, and reserves nothing', async () => {
-    for (const id of ['a', 'b', 'c']) expect((await store.admit({ user, reservationId: id, capMicros: 1_000, limits })).reservation).toEqual({ ok: true });
+    for (const id of ['a', 'b', 'c'])
+      expect((await store.admit({ user, reservationId: id, capMicros: 1_000, limits })).reservation).toEqual({ ok: true });
     const refused = await store.admit({ user, reservationId: 'd', capMicros: 1_000, limits });
     expect(refused.reservation).toBeUndefined();
     expect(refused.rate).toMatchObject({ allowed: false, remaining: 0 });

@@ -4,7 +4,11 @@ import path from 'node:path';
 /** docs/architecture.md is the map of the code: it must name only what exists, and every part of src/. */
 const ROOT = path.join(__dirname, '..');
 const doc = readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8');
-const named = [...new Set([...doc.matchAll(/`((?:src|test|docs|public|bench)\/[^`\s]*|eslint\.config\.mjs|\.env\.example|app\.json)`/g)].map((m) => m[1] ?? ''))];
+const named = [
+  ...new Set(
+    [...doc.matchAll(/`((?:src|test|docs|public|bench)\/[^`\s]*|eslint\.config\.mjs|\.env\.example|app\.json)`/g)].map((m) => m[1] ?? ''),
+  ),
+];
 
 function exists(pattern: string): boolean {
   if (!pattern.includes('*')) return existsSync(path.join(ROOT, pattern));
@@ -20,7 +24,9 @@ describe('docs/architecture.md', () => {
   });
 
   test('describes every folder of src/', () => {
-    const folders = readdirSync(path.join(ROOT, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `src/${d.name}/`);
+    const folders = readdirSync(path.join(ROOT, 'src'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `src/${d.name}/`);
     expect(folders.filter((f) => !named.includes(f))).toEqual([]);
   });
 });

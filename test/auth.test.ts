@@ -51,7 +51,10 @@ describe.each(modes())('sign-in and sessions (%s stores)', (mode) => {
     expect(cookieOf(first)).not.toBe('');
     expect(cookieOf(second).split(';')[0]).not.toBe(cookieOf(first).split(';')[0]);
     // The pre-login id is dead.
-    await supertest(h.url).get('/auth/me').set('Cookie', cookieOf(first).split(';')[0] ?? '').expect(401);
+    await supertest(h.url)
+      .get('/auth/me')
+      .set('Cookie', cookieOf(first).split(';')[0] ?? '')
+      .expect(401);
   });
 
   test('GET /auth/me names the user and when the session expires', async () => {
@@ -116,7 +119,10 @@ describe.each(modes())('sign-in attempts per IP (%s stores)', (mode) => {
   test('failures with ever new usernames from one IP are throttled; successes do not count', async () => {
     for (let i = 0; i < 5; i += 1) await supertest(h.url).post('/auth/login').send({ username: 'erin', password: PASSWORD }).expect(200);
     for (let i = 0; i < 3; i += 1) {
-      await supertest(h.url).post('/auth/login').send({ username: `nobody${i}`, password: 'guess-guess' }).expect(401);
+      await supertest(h.url)
+        .post('/auth/login')
+        .send({ username: `nobody${i}`, password: 'guess-guess' })
+        .expect(401);
     }
     const blocked = await supertest(h.url).post('/auth/login').send({ username: 'someone-else', password: 'guess-guess' }).expect(429);
     expect(blocked.body.error.type).toBe('too_many_attempts');
@@ -132,7 +138,11 @@ describe('session cookie in production', () => {
   afterAll(() => h.close());
 
   test('behind one proxy saying https, the cookie is __Host- prefixed, Secure, HttpOnly, SameSite=Strict, Path=/', async () => {
-    const res = await supertest(h.url).post('/auth/login').set('X-Forwarded-Proto', 'https').send({ username: 'alice', password: PASSWORD }).expect(200);
+    const res = await supertest(h.url)
+      .post('/auth/login')
+      .set('X-Forwarded-Proto', 'https')
+      .send({ username: 'alice', password: PASSWORD })
+      .expect(200);
     const cookie = cookieOf(res);
     expect(cookie).toMatch(/^__Host-perf-bff\.sid=/);
     expect(cookie).toMatch(/; Secure/);

@@ -41,7 +41,10 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
       temperature: 0.2,
       top_p: 0.9,
     };
-    await agent.post('/api/chat').send({ ...allowed, max_cost_per_call: 0.5 }).expect(200);
+    await agent
+      .post('/api/chat')
+      .send({ ...allowed, max_cost_per_call: 0.5 })
+      .expect(200);
     expect(h.standIn.requests[0]?.body).toEqual({ ...allowed, max_cost_per_call: 0.005 });
   });
 
@@ -65,7 +68,15 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
     expect(headers.cookie).toBeUndefined();
     expect(headers['x-forwarded-for']).toBeUndefined();
     expect(headers['x-custom']).toBeUndefined();
-    expect(Object.keys(headers).sort()).toEqual(['accept', 'authorization', 'connection', 'content-length', 'content-type', 'host', 'user-agent']);
+    expect(Object.keys(headers).sort()).toEqual([
+      'accept',
+      'authorization',
+      'connection',
+      'content-length',
+      'content-type',
+      'host',
+      'user-agent',
+    ]);
   });
 
   test('the answer carries allow-listed headers only: no upstream Set-Cookie or upstream rate-limit headers', async () => {
@@ -105,7 +116,10 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
   test('when the body is not JSON, answers 400; when it is over 1 MB, 413; when it is a form, 415', async () => {
     const broken = await agent.post('/api/chat').set('Content-Type', 'application/json').send('{"message":').expect(400);
     expect(broken.body.error.type).toBe('invalid_request');
-    const big = await agent.post('/api/chat').send({ message: 'x'.repeat(1024 * 1024 + 10) }).expect(413);
+    const big = await agent
+      .post('/api/chat')
+      .send({ message: 'x'.repeat(1024 * 1024 + 10) })
+      .expect(413);
     expect(big.body.error.type).toBe('payload_too_large');
     expect(big.headers['x-ratelimit-limit']).toBe('1000');
     const form = await agent.post('/api/chat').type('form').send('message=hi').expect(415);
@@ -138,7 +152,7 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
     expect(h.standIn.requests).toHaveLength(1);
   });
 
-  test('Perf 5xx on every attempt becomes 502 upstream_error, never showing Perf\'s body', async () => {
+  test("Perf 5xx on every attempt becomes 502 upstream_error, never showing Perf's body", async () => {
     h.standIn.enqueue({ status: 500 }, { status: 502 }, { status: 503 });
     const res = await agent.post('/api/chat').send({ message: 'hi' }).expect(502);
     expect(res.body.error.type).toBe('upstream_error');
@@ -162,7 +176,7 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
     expect(elapsed).toBeLessThan(800 + 400);
   });
 
-  test('Perf 400 becomes 400 invalid_request without Perf\'s wording', async () => {
+  test("Perf 400 becomes 400 invalid_request without Perf's wording", async () => {
     h.standIn.enqueue({ status: 400 });
     const res = await agent.post('/api/chat').send({ message: 'hi' }).expect(400);
     expect(res.body.error).toMatchObject({ type: 'invalid_request', message: 'Perf refused the request as invalid.' });
@@ -212,7 +226,13 @@ describe.each(modes())('per-user rate limit (%s stores)', (mode) => {
       expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000);
       expect(Number(res.headers['x-ratelimit-reset'])).toBeLessThanOrEqual(Date.now() / 1000 + 61);
     }
-    expect(answers.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)).toEqual([...Array(16).fill(0), 1, 2, 3, 4]);
+    expect(answers.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)).toEqual([
+      ...Array(16).fill(0),
+      1,
+      2,
+      3,
+      4,
+    ]);
   });
 
   test('the limit is per user: another user is not affected', async () => {
@@ -248,7 +268,12 @@ describe('two app instances on one Redis', () => {
   test('the rate limit is shared: 5 on one and then the other, 429 across both', async () => {
     const agentA = await a.signedIn();
     const cookie = ((await agentA.get('/auth/me')).request as unknown as { cookies: string }).cookies;
-    const calls = Array.from({ length: 12 }, (_, i) => supertest(i % 2 === 0 ? a.url : b.url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' }));
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      supertest(i % 2 === 0 ? a.url : b.url)
+        .post('/api/chat')
+        .set('Cookie', cookie)
+        .send({ message: 'hi' }),
+    );
     const statuses = (await Promise.all(calls)).map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(7);

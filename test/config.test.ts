@@ -79,7 +79,19 @@ describe('loadConfig', () => {
     });
     const names = found.map((p) => p.split(' ')[0]);
     expect(names.sort()).toEqual(
-      ['ALLOWED_ORIGINS', 'DAILY_BUDGET_USD', 'LOG_LEVEL', 'MAX_COST_PER_CALL', 'PERF_BASE_URL', 'PORT', 'RATE_LIMIT_REQUESTS', 'REDIS_URL', 'SESSION_SECRET', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS'].sort(),
+      [
+        'ALLOWED_ORIGINS',
+        'DAILY_BUDGET_USD',
+        'LOG_LEVEL',
+        'MAX_COST_PER_CALL',
+        'PERF_BASE_URL',
+        'PORT',
+        'RATE_LIMIT_REQUESTS',
+        'REDIS_URL',
+        'SESSION_SECRET',
+        'TRUST_PROXY',
+        'UPSTREAM_TIMEOUT_MS',
+      ].sort(),
     );
   });
 
@@ -130,12 +142,16 @@ describe('loadConfig: frontends', () => {
   test('ALLOWED_MODELS is * by default, or a list of model names', () => {
     expect(loadConfig({}).allowedModels).toBe('*');
     expect(loadConfig({ ALLOWED_MODELS: ' gpt-4o-mini , claude-sonnet ' }).allowedModels).toEqual(['gpt-4o-mini', 'claude-sonnet']);
-    expect(problems({ ALLOWED_MODELS: 'gpt 4o' })).toEqual(['ALLOWED_MODELS must list model names such as gpt-4o-mini, comma-separated (or *)']);
+    expect(problems({ ALLOWED_MODELS: 'gpt 4o' })).toEqual([
+      'ALLOWED_MODELS must list model names such as gpt-4o-mini, comma-separated (or *)',
+    ]);
   });
 
   test('PUBLIC_URL is an origin: a path is refused, a trailing slash is dropped', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com/' }).publicUrl).toBe('https://chat.example.com');
-    expect(problems({ PUBLIC_URL: 'https://chat.example.com/app' })).toEqual(['PUBLIC_URL must be an origin without a path (https://chat.example.com)']);
+    expect(problems({ PUBLIC_URL: 'https://chat.example.com/app' })).toEqual([
+      'PUBLIC_URL must be an origin without a path (https://chat.example.com)',
+    ]);
   });
 
   test('SESSION_COOKIE_SAMESITE is strict by default; none only in production, where the cookie is Secure', () => {

@@ -4,7 +4,14 @@ import { PASSWORD, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
 const APP = 'https://app.example.com';
-const CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age', 'access-control-expose-headers'];
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+  'access-control-expose-headers',
+];
 
 function corsHeadersOf(res: supertest.Response): string[] {
   return CORS_HEADERS.filter((name) => res.headers[name] !== undefined);
@@ -21,17 +28,22 @@ describe('cross-site guard', () => {
 
   const login = (req: supertest.Test) => req.send({ username: 'alice', password: PASSWORD });
 
-  test.each(['cross-site', 'same-site', 'Cross-Site', ' SAME-SITE '])('when Sec-Fetch-Site is %j, a sign-in answers 403 csrf_rejected', async (site) => {
-    const res = await login(supertest(h.url).post('/auth/login').set('Sec-Fetch-Site', site)).expect(403);
-    expect(res.body.error.type).toBe('csrf_rejected');
-  });
+  test.each(['cross-site', 'same-site', 'Cross-Site', ' SAME-SITE '])(
+    'when Sec-Fetch-Site is %j, a sign-in answers 403 csrf_rejected',
+    async (site) => {
+      const res = await login(supertest(h.url).post('/auth/login').set('Sec-Fetch-Site', site)).expect(403);
+      expect(res.body.error.type).toBe('csrf_rejected');
+    },
+  );
 
   test.each(['https://evil.example', 'null', 'HTTPS://EVIL.EXAMPLE'])('when Origin is %j, answers 403', async (origin) => {
     await login(supertest(h.url).post('/auth/login').set('Origin', origin)).expect(403);
   });
 
   test('when Origin is ours (in any case) or listed in ALLOWED_ORIGINS, passes', async () => {
-    await login(supertest(h.url).post('/auth/login').set('Origin', h.url.toUpperCase().replace('HTTP', 'http')).set('Sec-Fetch-Site', 'same-origin')).expect(200);
+    await login(
+      supertest(h.url).post('/auth/login').set('Origin', h.url.toUpperCase().replace('HTTP', 'http')).set('Sec-Fetch-Site', 'same-origin'),
+    ).expect(200);
     await login(supertest(h.url).post('/auth/login').set('Origin', APP).set('Sec-Fetch-Site', 'same-site')).expect(200);
   });
 
@@ -55,7 +67,10 @@ describe('JSON bodies sent as text/plain (a fetch with no Content-Type)', () => 
   const plain = (req: supertest.Test, body: string) => req.set('Content-Type', 'text/plain;charset=UTF-8').send(body);
 
   test('from our own page (Sec-Fetch-Site: same-origin), the chat is answered', async () => {
-    const res = await plain(agent.post('/api/chat').set('Sec-Fetch-Site', 'same-origin').set('Origin', h.url), '{"message":"Hello"}').expect(200);
+    const res = await plain(
+      agent.post('/api/chat').set('Sec-Fetch-Site', 'same-origin').set('Origin', h.url),
+      '{"message":"Hello"}',
+    ).expect(200);
     expect(res.body.choices[0].message.content).toContain('Hello');
     expect(h.standIn.requests).toHaveLength(1);
   });
@@ -66,7 +81,10 @@ describe('JSON bodies sent as text/plain (a fetch with no Content-Type)', () => 
 
   test('sign-in accepts it from our own page too', async () => {
     await h.addUser('bob');
-    await plain(supertest(h.url).post('/auth/login').set('Sec-Fetch-Site', 'same-origin'), JSON.stringify({ username: 'bob', password: PASSWORD })).expect(200);
+    await plain(
+      supertest(h.url).post('/auth/login').set('Sec-Fetch-Site', 'same-origin'),
+      JSON.stringify({ username: 'bob', password: PASSWORD }),
+    ).expect(200);
   });
 
   test('without proof of same origin (no browser headers), answers 415 and calls nobody', async () => {
@@ -80,7 +98,10 @@ describe('JSON bodies sent as text/plain (a fetch with no Content-Type)', () => 
   });
 
   test('marked cross-site, answers 403 before the body is looked at', async () => {
-    await plain(agent.post('/api/chat').set('Sec-Fetch-Site', 'cross-site').set('Origin', 'https://evil.example'), '{"message":"Hello"}').expect(403);
+    await plain(
+      agent.post('/api/chat').set('Sec-Fetch-Site', 'cross-site').set('Origin', 'https://evil.example'),
+      '{"message":"Hello"}',
+    ).expect(403);
     expect(h.standIn.requests).toHaveLength(0);
   });
 
@@ -134,25 +155,46 @@ describe('CORS for ALLOWED_ORIGINS', () => {
   });
 
   test('a credentialed chat from an allowed origin is answered, readable by that origin only', async () => {
-    const res = await supertest(h.url).post('/api/chat').set('Origin', APP).set('Sec-Fetch-Site', 'same-site').set('Cookie', cookie).send({ message: 'hi' }).expect(200);
+    const res = await supertest(h.url)
+      .post('/api/chat')
+      .set('Origin', APP)
+      .set('Sec-Fetch-Site', 'same-site')
+      .set('Cookie', cookie)
+      .send({ message: 'hi' })
+      .expect(200);
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
-    expect(res.headers['access-control-expose-headers']).toBe('X-RateLimit-Limit,X-RateLimit-Remaining,X-RateLimit-Reset,Retry-After,X-Request-Id');
+    expect(res.headers['access-control-expose-headers']).toBe(
+      'X-RateLimit-Limit,X-RateLimit-Remaining,X-RateLimit-Reset,Retry-After,X-Request-Id',
+    );
     expect(res.headers.vary).toMatch(/Origin/);
     expect(h.standIn.requests).toHaveLength(1);
   });
 
   test('a disallowed origin gets no CORS header on its preflight, and its request reaches nobody', async () => {
-    const preflight = await supertest(h.url).options('/api/chat').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST').expect(204);
+    const preflight = await supertest(h.url)
+      .options('/api/chat')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
     expect(corsHeadersOf(preflight)).toEqual([]);
-    const post = await supertest(h.url).post('/api/chat').set('Origin', 'https://evil.example').set('Cookie', cookie).send({ message: 'hi' }).expect(403);
+    const post = await supertest(h.url)
+      .post('/api/chat')
+      .set('Origin', 'https://evil.example')
+      .set('Cookie', cookie)
+      .send({ message: 'hi' })
+      .expect(403);
     expect(corsHeadersOf(post)).toEqual([]);
     expect(h.standIn.requests).toHaveLength(0);
   });
 
   test('a look-alike of an allowed origin is not allowed', async () => {
     for (const origin of ['https://app.example.com.evil.example', 'http://app.example.com', 'https://app.example.co']) {
-      const res = await supertest(h.url).options('/api/chat').set('Origin', origin).set('Access-Control-Request-Method', 'POST').expect(204);
+      const res = await supertest(h.url)
+        .options('/api/chat')
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST')
+        .expect(204);
       expect(corsHeadersOf(res)).toEqual([]);
     }
   });
@@ -165,7 +207,10 @@ describe('CORS for ALLOWED_ORIGINS', () => {
 
 describe('session cookie SameSite', () => {
   test('is Strict by default and follows SESSION_COOKIE_SAMESITE', async () => {
-    for (const [setting, expected] of [[undefined, 'Strict'], ['lax', 'Lax']] as const) {
+    for (const [setting, expected] of [
+      [undefined, 'Strict'],
+      ['lax', 'Lax'],
+    ] as const) {
       const h = await startHarness({ mode: 'memory', env: setting === undefined ? {} : { SESSION_COOKIE_SAMESITE: setting } });
       try {
         await h.addUser('alice');

@@ -33,7 +33,12 @@ describe('the openai SDK against /api/v1', () => {
   });
 
   test('a streamed completion is read with its async iterator, chunk by chunk', async () => {
-    const stream = await sdk(h, cookie).chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true, stream_options: { include_usage: true } });
+    const stream = await sdk(h, cookie).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: hello,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let chunks = 0;
     for await (const chunk of stream) {
@@ -55,8 +60,15 @@ describe('the openai SDK against /api/v1', () => {
   });
 
   test('a field Perf does not support is a BadRequestError naming it, with no upstream call', async () => {
-    const call = sdk(h, cookie).chat.completions.create({ model: 'auto', messages: hello, tools: [{ type: 'function', function: { name: 'f' } }] });
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const call = sdk(h, cookie).chat.completions.create({
+      model: 'auto',
+      messages: hello,
+      tools: [{ type: 'function', function: { name: 'f' } }],
+    });
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');
     expect((err as Error).message).toMatch(/Unsupported parameter: "tools"/);
@@ -65,7 +77,9 @@ describe('the openai SDK against /api/v1', () => {
 
   test("OpenAI's default values (n: 1, presence_penalty: 0) are accepted; others are refused", async () => {
     await sdk(h, cookie).chat.completions.create({ model: 'auto', messages: hello, n: 1, presence_penalty: 0 });
-    await expect(sdk(h, cookie).chat.completions.create({ model: 'auto', messages: hello, n: 2 })).rejects.toThrow(/"n".*only 1 is supported/);
+    await expect(sdk(h, cookie).chat.completions.create({ model: 'auto', messages: hello, n: 2 })).rejects.toThrow(
+      /"n".*only 1 is supported/,
+    );
   });
 
   test('a developer message is sent to Perf as a system message', async () => {
@@ -74,7 +88,9 @@ describe('the openai SDK against /api/v1', () => {
   });
 
   test('a model outside ALLOWED_MODELS is a BadRequestError naming the allowed ones', async () => {
-    await expect(sdk(h, cookie).chat.completions.create({ model: 'gpt-5-pro', messages: hello })).rejects.toThrow(/Allowed: auto, gpt-4o-mini, claude-sonnet/);
+    await expect(sdk(h, cookie).chat.completions.create({ model: 'gpt-5-pro', messages: hello })).rejects.toThrow(
+      /Allowed: auto, gpt-4o-mini, claude-sonnet/,
+    );
     expect(h.standIn.requests).toHaveLength(0);
   });
 
@@ -106,7 +122,10 @@ describe('the openai SDK meets the limits', () => {
     h.standIn.setDefaults({ costUsd: 0.000001 });
     await client.chat.completions.create({ model: 'auto', messages: hello });
     await client.chat.completions.create({ model: 'auto', messages: hello });
-    const err = await client.chat.completions.create({ model: 'auto', messages: hello }).then(() => undefined, (e: unknown) => e);
+    const err = await client.chat.completions.create({ model: 'auto', messages: hello }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     const rateLimited = err as InstanceType<typeof OpenAI.RateLimitError>;
     expect(rateLimited.status).toBe(429);
@@ -123,7 +142,10 @@ describe('the openai SDK meets the limits', () => {
     // Had the SDK retried, its retry would have been this user's third request in the window, and
     // the error it ended with would say rate_limit_exceeded.
     const retrying = sdk(h, cookie, { maxRetries: 2 });
-    const err = await retrying.chat.completions.create({ model: 'auto', messages: hello }).then(() => undefined, (e: unknown) => e);
+    const err = await retrying.chat.completions.create({ model: 'auto', messages: hello }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('budget_exceeded');
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers.get('x-should-retry')).toBe('false');

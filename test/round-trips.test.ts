@@ -58,7 +58,14 @@ describe('a burst over the rate limit does not spend the budget of allowed calls
     const cookie = await a.sessionCookie();
     a.standIn.setDefaults({ costUsd: 0.01, delayMs: 50 });
     b.standIn.setDefaults({ costUsd: 0.01, delayMs: 50 });
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => supertest((i % 2 === 0 ? a : b).url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        supertest((i % 2 === 0 ? a : b).url)
+          .post('/api/chat')
+          .set('Cookie', cookie)
+          .send({ message: 'hi' }),
+      ),
+    );
     const types = answers.map((r) => (r.status === 200 ? 'ok' : (r.body.error.type as string)));
     expect(types.filter((t) => t === 'ok')).toHaveLength(5);
     expect(types.filter((t) => t === 'rate_limit_exceeded')).toHaveLength(15);
@@ -71,7 +78,14 @@ describe('a burst over the rate limit does not spend the budget of allowed calls
     const d = await startHarness({ mode: 'redis', env, prefix: c.prefix });
     try {
       const cookie = await c.sessionCookie();
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => supertest((i % 2 === 0 ? c : d).url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' })));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          supertest((i % 2 === 0 ? c : d).url)
+            .post('/api/chat')
+            .set('Cookie', cookie)
+            .send({ message: 'hi' }),
+        ),
+      );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
       // Refused by the rate limit in the same step that would reserve: nothing was ever held.
       expect(await c.usage(cookie)).toMatchObject({ spent_usd: 0.001, reserved_usd: 0 });

@@ -6,7 +6,8 @@ import { PerfCallError } from '../src/perf/failure';
 import type { PerfFailure } from '../src/perf/failure';
 
 /** A failed call as the Perf client reports it, turned into the outcome the money rule reads. */
-const failed = (failure: PerfFailure, perfMayHaveBilled: boolean, attempts = 1): CallOutcome => outcomeOf(new PerfCallError(failure, perfMayHaveBilled, attempts));
+const failed = (failure: PerfFailure, perfMayHaveBilled: boolean, attempts = 1): CallOutcome =>
+  outcomeOf(new PerfCallError(failure, perfMayHaveBilled, attempts));
 const CHARGE_0_0031: SettleOutcome = { kind: 'charge', micros: 3100 };
 const KEEP: SettleOutcome = { kind: 'keep' };
 const RELEASE: SettleOutcome = { kind: 'release' };
@@ -15,8 +16,8 @@ const RELEASE: SettleOutcome = { kind: 'release' };
 const table: [string, CallOutcome, SettleOutcome][] = [
   // "Perf answered and reported perf.cost_usd: charges exactly that, also above the cap, and releases the rest"
   ['a JSON answer reporting its cost', { kind: 'answered', costUsd: 0.0031 }, CHARGE_0_0031],
-  ["a stream whose final chunk reports its cost", { kind: 'answered', costUsd: 0.0031 }, CHARGE_0_0031],
-  ['an answer reporting more than the cap (Perf\'s cap is soft)', { kind: 'answered', costUsd: 25 }, { kind: 'charge', micros: 25_000_000 }],
+  ['a stream whose final chunk reports its cost', { kind: 'answered', costUsd: 0.0031 }, CHARGE_0_0031],
+  ["an answer reporting more than the cap (Perf's cap is soft)", { kind: 'answered', costUsd: 25 }, { kind: 'charge', micros: 25_000_000 }],
   ['an answer reporting a cost of zero', { kind: 'answered', costUsd: 0 }, { kind: 'charge', micros: 0 }],
   // "The cost is unknown: keeps the whole reservation"
   ['a stream that reports no cost', { kind: 'answered', costUsd: undefined }, KEEP],

@@ -31,7 +31,9 @@ describe("reading Perf's event stream", () => {
   });
 
   test('reads cost, model and tokens from a final chunk that carries them', () => {
-    const [event] = new SseReader().push(Buffer.from('data: {"choices":[],"usage":{"total_tokens":12},"perf":{"cost_usd":0.0031,"model_used":"m"}}\n\n'));
+    const [event] = new SseReader().push(
+      Buffer.from('data: {"choices":[],"usage":{"total_tokens":12},"perf":{"cost_usd":0.0031,"model_used":"m"}}\n\n'),
+    );
     expect(event).toEqual({ data: expect.any(String) as string, costUsd: 0.0031, modelUsed: 'm', totalTokens: 12 });
   });
 

@@ -60,10 +60,7 @@ export function authRoutes(deps: AuthOptions): Router {
     // Consumed before checking, so that concurrent guesses cannot slip past the count. The IP
     // count stops one client from spending our CPU on scrypt with ever new usernames.
     try {
-      await withDeadline(
-        Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]),
-        'sign-in throttle',
-      );
+      await withDeadline(Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]), 'sign-in throttle');
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
         const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
@@ -98,7 +95,12 @@ export function authRoutes(deps: AuthOptions): Router {
 
   router.post('/logout', async function logout(req, res) {
     if ((req as { session?: unknown }).session !== undefined && req.session.user !== undefined) await destroy(req);
-    res.clearCookie(sessionCookieName(session.secureCookie), { path: '/', httpOnly: true, secure: session.secureCookie, sameSite: session.sameSite });
+    res.clearCookie(sessionCookieName(session.secureCookie), {
+      path: '/',
+      httpOnly: true,
+      secure: session.secureCookie,
+      sameSite: session.sameSite,
+    });
     res.status(204).end();
   });
 

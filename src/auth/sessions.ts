@@ -106,7 +106,7 @@ export function sessionTimeouts(options: { settings: SessionSettings; now: () =>
   const idleMs = settings.idleTimeoutSeconds * 1000;
   const absoluteMs = settings.absoluteTimeoutSeconds * 1000;
   return function sessionTimeouts(req, _res, next) {
-    const sess = req.session as session.Session & Partial<session.SessionData> | undefined;
+    const sess = req.session as (session.Session & Partial<session.SessionData>) | undefined;
     if (sess?.user === undefined) {
       next();
       return;

@@ -18,7 +18,13 @@ const unavailable = () => new HttpError(503, 'service_unavailable', 'The service
  * Spends one request of the user's rate limit and reserves the call's cap, in one atomic step of
  * the store (one round trip in Redis). Money fails closed: without the ledger there is no call.
  */
-export async function admit(deps: AdmissionDeps, user: string, reservationId: string, capMicros: number, limits: Limits): Promise<Admission> {
+export async function admit(
+  deps: AdmissionDeps,
+  user: string,
+  reservationId: string,
+  capMicros: number,
+  limits: Limits,
+): Promise<Admission> {
   let result;
   try {
     result = await deps.store.admit({ user, reservationId, capMicros, limits });
@@ -33,11 +39,17 @@ export async function admit(deps: AdmissionDeps, user: string, reservationId: st
   const { rate, reservation } = result;
   if (reservation === undefined) {
     deps.onRateLimited?.();
-    return { admitted: false, rate, error: new HttpError(429, 'rate_limit_exceeded', 'Too many requests; slow down.', rate.retryAfterSeconds) };
+    return {
+      admitted: false,
+      rate,
+      error: new HttpError(429, 'rate_limit_exceeded', 'Too many requests; slow down.', rate.retryAfterSeconds),
+    };
   }
   if (!reservation.ok) {
     deps.onBudgetExceeded?.();
-    const message = reservation.neverFits ? "This call's cost cap is larger than your whole budget; lower max_cost_per_call." : 'Your spend budget is used up for now.';
+    const message = reservation.neverFits
+      ? "This call's cost cap is larger than your whole budget; lower max_cost_per_call."
+      : 'Your spend budget is used up for now.';
     return { admitted: false, rate, error: new HttpError(429, 'budget_exceeded', message, reservation.retryAfterSeconds) };
   }
   return { admitted: true, rate };

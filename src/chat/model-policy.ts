@@ -11,7 +11,13 @@ export const AUTO_MODEL = 'auto';
 export function resolveModel(model: string | undefined, allowed: readonly string[] | '*'): string | undefined {
   if (model === undefined || model === AUTO_MODEL) return undefined;
   if (allowed === '*' || allowed.includes(model)) return model;
-  throw new HttpError(400, 'invalid_request', `Model "${model}" is not available. Allowed: ${[AUTO_MODEL, ...allowed].join(', ')}.`, undefined, 'model');
+  throw new HttpError(
+    400,
+    'invalid_request',
+    `Model "${model}" is not available. Allowed: ${[AUTO_MODEL, ...allowed].join(', ')}.`,
+    undefined,
+    'model',
+  );
 }
 
 /** The models a caller may name, for GET /api/v1/models: "auto", then the allowed list. */

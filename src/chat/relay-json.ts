@@ -24,7 +24,8 @@ export async function relayJson(ctx: CallContext): Promise<Relayed> {
   try {
     raw = await readAll(answer.body);
   } catch {
-    if (guard.signal.reason instanceof UpstreamTimeout) return ended(new HttpError(504, 'upstream_timeout', 'Perf did not answer in time.'));
+    if (guard.signal.reason instanceof UpstreamTimeout)
+      return ended(new HttpError(504, 'upstream_timeout', 'Perf did not answer in time.'));
     if (guard.isClientGone()) return ended(undefined);
     return ended(new HttpError(502, 'upstream_error', 'Perf broke off its answer.'));
   } finally {

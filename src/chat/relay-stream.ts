@@ -66,7 +66,11 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
     if (!seen.done) error = new HttpError(502, 'upstream_error', 'Perf ended the answer early.');
   } catch (err) {
     if (guard.signal.reason instanceof UpstreamTimeout) {
-      error = new HttpError(504, 'upstream_timeout', guard.signal.reason.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.');
+      error = new HttpError(
+        504,
+        'upstream_timeout',
+        guard.signal.reason.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.',
+      );
     } else if (!guard.isClientGone()) {
       error = new HttpError(502, 'upstream_error', 'Perf broke off the answer.');
       ctx.logger.warn({ err: { message: (err as Error).message } }, 'upstream stream failed');

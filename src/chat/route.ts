@@ -32,7 +32,8 @@ export interface ChatRouteOptions {
 }
 
 function validated(options: ChatRouteOptions): ChatRouteOptions {
-  if (!Number.isInteger(options.maxCostPerCallMicros) || options.maxCostPerCallMicros < 1) throw new TypeError('maxCostPerCallMicros must be a whole number of micro-dollars, at least 1');
+  if (!Number.isInteger(options.maxCostPerCallMicros) || options.maxCostPerCallMicros < 1)
+    throw new TypeError('maxCostPerCallMicros must be a whole number of micro-dollars, at least 1');
   for (const name of ['upstreamTimeoutMs', 'streamIdleTimeoutMs'] as const) {
     if (!(options[name] > 0)) throw new TypeError(`${name} must be positive`);
   }
@@ -55,8 +56,18 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
     const user = currentUser(req);
     const parsed = o.parse(req.body);
     const request: ChatRequest = { ...parsed, model: resolveModel(parsed.model, o.allowedModels) };
-    const capMicros = Math.min(request.max_cost_per_call === undefined ? o.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call), o.maxCostPerCallMicros);
-    if (capMicros < 1) throw new HttpError(400, 'invalid_request', 'Field "max_cost_per_call": must be at least 0.000001 USD.', undefined, 'max_cost_per_call');
+    const capMicros = Math.min(
+      request.max_cost_per_call === undefined ? o.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call),
+      o.maxCostPerCallMicros,
+    );
+    if (capMicros < 1)
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'Field "max_cost_per_call": must be at least 0.000001 USD.',
+        undefined,
+        'max_cost_per_call',
+      );
 
     const reservationId = randomUUID();
     const admitted = await admit(admission, user, reservationId, capMicros, o.limits);

@@ -13,8 +13,17 @@ export const text = z.string().min(1, 'must not be empty').max(LIMITS.contentCha
 
 /** The pieces both faces validate the same way. */
 export const fields = {
-  content: z.union([text, z.array(z.strictObject({ type: z.literal('text'), text })).min(1).max(LIMITS.parts)]),
-  name: z.string().regex(/^[\w-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+  content: z.union([
+    text,
+    z
+      .array(z.strictObject({ type: z.literal('text'), text }))
+      .min(1)
+      .max(LIMITS.parts),
+  ]),
+  name: z
+    .string()
+    .regex(/^[\w-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+    .optional(),
   max_cost_per_call: z.number().positive('must be a positive number of USD').optional(),
   stream: z.boolean().optional(),
   model: z.string().regex(MODEL_PATTERN, 'must be a model name such as gpt-4o-mini').optional(),
@@ -66,7 +75,10 @@ export function requireObject(body: unknown): asserts body is Record<string, unk
 }
 
 export function checkTotalLength(messages: readonly ChatMessage[]): void {
-  const total = messages.reduce((sum, m) => sum + (typeof m.content === 'string' ? m.content.length : m.content.reduce((s, p) => s + p.text.length, 0)), 0);
+  const total = messages.reduce(
+    (sum, m) => sum + (typeof m.content === 'string' ? m.content.length : m.content.reduce((s, p) => s + p.text.length, 0)),
+    0,
+  );
   if (total > LIMITS.totalChars) {
     throw new HttpError(400, 'invalid_request', `The messages hold more than ${LIMITS.totalChars} characters in all.`);
   }

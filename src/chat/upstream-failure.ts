@@ -11,7 +11,11 @@ export function browserErrorFor(failure: PerfFailure): HttpError | undefined {
     case 'client_gone':
       return undefined;
     case 'timeout':
-      return new HttpError(504, 'upstream_timeout', failure.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.');
+      return new HttpError(
+        504,
+        'upstream_timeout',
+        failure.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.',
+      );
     case 'unreachable':
       return new HttpError(502, 'upstream_unavailable', 'Perf could not be reached.');
     case 'status':
@@ -20,7 +24,8 @@ export function browserErrorFor(failure: PerfFailure): HttpError | undefined {
 }
 
 function statusError(status: number, retryAfterSeconds: number | undefined): HttpError {
-  if (status === 401 || status === 403) return new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.');
+  if (status === 401 || status === 403)
+    return new HttpError(502, 'upstream_auth_failed', 'The service is misconfigured and cannot reach Perf.');
   if (status === 429) return new HttpError(503, 'upstream_rate_limited', 'Perf is busy; try again shortly.', retryAfterSeconds ?? 1);
   if (status === 400 || status === 422) return new HttpError(400, 'invalid_request', 'Perf refused the request as invalid.');
   if (status >= 500) return new HttpError(502, 'upstream_error', 'Perf failed to answer.');
@@ -31,7 +36,9 @@ function statusError(status: number, retryAfterSeconds: number | undefined): Htt
 export function outcomeOf(err: PerfCallError): CallOutcome {
   const { failure } = err;
   if (!err.perfMayHaveBilled) {
-    return failure.kind === 'client_gone' && err.attempts === 0 ? { kind: 'not_sent', why: 'client_gone' } : { kind: 'refused', ...(failure.kind === 'status' ? { status: failure.status } : {}) };
+    return failure.kind === 'client_gone' && err.attempts === 0
+      ? { kind: 'not_sent', why: 'client_gone' }
+      : { kind: 'refused', ...(failure.kind === 'status' ? { status: failure.status } : {}) };
   }
   if (failure.kind === 'client_gone') return { kind: 'ambiguous', why: 'client_gone' };
   return { kind: 'ambiguous', why: failure.kind === 'timeout' ? 'timeout' : 'connection_lost' };

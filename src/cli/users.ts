@@ -37,7 +37,10 @@ async function main(): Promise<number> {
     process.stderr.write('REDIS_URL is not set: users live in Redis. (The embedded default has only the demo user.)\n');
     return 2;
   }
-  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, createLogger('silent'));
+  const redis = createStoreClient(
+    { url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized },
+    createLogger('silent'),
+  );
   await redis.connect();
   try {
     const users = new RedisUserStore(redis, config.redisKeyPrefix);

@@ -20,8 +20,14 @@ export async function startStandIn(): Promise<{ standIn: PerfStandIn; baseUrl: s
  * for production instances to accept.
  */
 export async function withDemoUser(users: UserStore, passwords: PasswordHasher, logger: Logger): Promise<UserStore> {
-  const demo: UserRecord = { username: DEMO_USER.username, passwordHash: await passwords.hash(DEMO_USER.password), createdAt: new Date().toISOString() };
-  logger.warn(`DEMO MODE: sign in as "${DEMO_USER.username}" with password "${DEMO_USER.password}" (exists only in this process, because no PERF_API_KEY is set)`);
+  const demo: UserRecord = {
+    username: DEMO_USER.username,
+    passwordHash: await passwords.hash(DEMO_USER.password),
+    createdAt: new Date().toISOString(),
+  };
+  logger.warn(
+    `DEMO MODE: sign in as "${DEMO_USER.username}" with password "${DEMO_USER.password}" (exists only in this process, because no PERF_API_KEY is set)`,
+  );
   return {
     get: (username: string) => (username === demo.username ? Promise.resolve(demo) : users.get(username)),
     put: (user: UserRecord) => users.put(user),

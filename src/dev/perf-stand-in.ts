@@ -221,7 +221,14 @@ function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scen
 }
 
 function chunk(id: string, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {
-  const payload = { id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'stand-in-small', choices: [{ index: 0, delta, finish_reason: finish }], ...extra };
+  const payload = {
+    id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: 'stand-in-small',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+    ...extra,
+  };
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 

@@ -47,7 +47,8 @@ interface Provenance {
 function validated(options: CrossSiteOptions): { allowed: Set<string>; publicOrigin: string | undefined } {
   const allowed = new Set<string>();
   for (const origin of options.allowedOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/i.test(origin)) throw new TypeError(`allowedOrigins: "${origin}" is not an origin such as https://app.example.com`);
+    if (!/^https?:\/\/[^/\s]+$/i.test(origin))
+      throw new TypeError(`allowedOrigins: "${origin}" is not an origin such as https://app.example.com`);
     allowed.add(origin.toLowerCase());
   }
   const publicOrigin = options.publicOrigin === undefined ? undefined : new URL(options.publicOrigin).origin.toLowerCase();
@@ -108,7 +109,9 @@ export function bodyTypeGuard(options: CrossSiteOptions): RequestHandler {
         next();
         return;
       }
-      next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json (text/plain is accepted only from our own page).'));
+      next(
+        new HttpError(415, 'unsupported_media_type', 'Send the body as application/json (text/plain is accepted only from our own page).'),
+      );
       return;
     }
     next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.'));

@@ -4,7 +4,18 @@ import type { Metrics } from '../infra/metrics';
 import { HttpError } from './errors';
 
 /** Known routes by path; anything else is "static" (GET page assets) or "other", to keep labels few. */
-const ROUTES = new Set(['/api/chat', '/api/usage', '/api/v1/chat/completions', '/api/v1/models', '/auth/login', '/auth/logout', '/auth/me', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set([
+  '/api/chat',
+  '/api/usage',
+  '/api/v1/chat/completions',
+  '/api/v1/models',
+  '/auth/login',
+  '/auth/logout',
+  '/auth/me',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+]);
 
 export function routeLabel(method: string, path: string, status: number): string {
   if (ROUTES.has(path)) return path;
@@ -46,7 +57,10 @@ export function metricsRoute(options: { metrics: Metrics; token: string | undefi
       res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
       throw new HttpError(401, 'unauthorized', 'A valid metrics token is required.');
     }
-    res.set('Cache-Control', 'no-store').type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res
+      .set('Cache-Control', 'no-store')
+      .type(metrics.registry.contentType)
+      .send(await metrics.registry.metrics());
   };
 }
 

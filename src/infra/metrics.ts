@@ -59,7 +59,7 @@ export class Metrics {
     });
     this.redisErrors = new Counter({
       name: 'perf_bff_redis_errors_total',
-      help: "Errors reported by the Redis client (connection lost, refused, TLS failures, ...).",
+      help: 'Errors reported by the Redis client (connection lost, refused, TLS failures, ...).',
       registers,
     });
   }

@@ -40,8 +40,14 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
   const now = options.now ?? Date.now;
   const window = options.ledgerWindow ?? DAY_WINDOW;
   const { prefix, login } = options;
-  const loginThrottle = createThrottle({ points: login.maxFailures, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login` }, redis);
-  const loginIpThrottle = createThrottle({ points: login.maxFailuresPerIp, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login-ip` }, redis);
+  const loginThrottle = createThrottle(
+    { points: login.maxFailures, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login` },
+    redis,
+  );
+  const loginIpThrottle = createThrottle(
+    { points: login.maxFailuresPerIp, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login-ip` },
+    redis,
+  );
   if (redis === undefined) {
     return {
       mode: 'memory',
@@ -55,7 +61,9 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
   return {
     mode: 'redis',
     // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.
-    sessions: new DeadlineSessionStore(new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: options.sessionTtlSeconds, disableTouch: true })),
+    sessions: new DeadlineSessionStore(
+      new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: options.sessionTtlSeconds, disableTouch: true }),
+    ),
     users: new RedisUserStore(redis, prefix),
     admission: new RedisAdmissionStore(redis, prefix, window, now),
     loginThrottle,

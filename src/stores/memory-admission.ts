@@ -1,4 +1,13 @@
-import type { AdmissionStore, AdmitRequest, AdmitResult, BudgetStatus, LedgerWindow, Limits, RateState, SettleOutcome } from '../limits/admission';
+import type {
+  AdmissionStore,
+  AdmitRequest,
+  AdmitResult,
+  BudgetStatus,
+  LedgerWindow,
+  Limits,
+  RateState,
+  SettleOutcome,
+} from '../limits/admission';
 import { rateState, retryAfterForBudget } from '../limits/admission';
 
 interface Account {
@@ -34,7 +43,10 @@ export class MemoryAdmissionStore implements AdmissionStore {
     const total = sum(account.buckets);
     const budget = limits.budgetMicros;
     if (budget !== null && total + capMicros > budget) {
-      return Promise.resolve({ rate, reservation: { ok: false, ...retryAfterForBudget(account.buckets, total, capMicros, budget, this.window, now) } });
+      return Promise.resolve({
+        rate,
+        reservation: { ok: false, ...retryAfterForBudget(account.buckets, total, capMicros, budget, this.window, now) },
+      });
     }
     const bucket = now - (now % this.window.bucketMs);
     account.buckets.set(bucket, (account.buckets.get(bucket) ?? 0) + capMicros);

@@ -1,5 +1,14 @@
 import { withDeadline } from '../infra/deadline';
-import type { AdmissionStore, AdmitRequest, AdmitResult, BudgetStatus, LedgerWindow, Limits, RateState, SettleOutcome } from '../limits/admission';
+import type {
+  AdmissionStore,
+  AdmitRequest,
+  AdmitResult,
+  BudgetStatus,
+  LedgerWindow,
+  Limits,
+  RateState,
+  SettleOutcome,
+} from '../limits/admission';
 import { rateState } from '../limits/admission';
 import type { RedisClient } from './redis-client';
 import type { WindowArgs } from './redis-scripts';
@@ -28,7 +37,16 @@ export class RedisAdmissionStore implements AdmissionStore {
   async admit({ user, reservationId, capMicros, limits }: AdmitRequest): Promise<AdmitResult> {
     const now = this.now();
     const reply = await withDeadline(
-      this.redis.ledgerAdmit(this.ledgerKey(user), this.rateKey(user), this.windowArgs(now), limits.budgetMicros ?? -1, capMicros, reservationId, limits.requestsPerWindow, limits.windowSeconds),
+      this.redis.ledgerAdmit(
+        this.ledgerKey(user),
+        this.rateKey(user),
+        this.windowArgs(now),
+        limits.budgetMicros ?? -1,
+        capMicros,
+        reservationId,
+        limits.requestsPerWindow,
+        limits.windowSeconds,
+      ),
       'admission',
     );
     const [count = 0, ttl = 0, reserved = -1, retryAfter = 1, neverFits = 0] = reply;
@@ -44,7 +62,10 @@ export class RedisAdmissionStore implements AdmissionStore {
   }
 
   async settle(user: string, reservationId: string, outcome: SettleOutcome): Promise<void> {
-    await withDeadline(this.redis.ledgerSettle(this.ledgerKey(user), reservationId, outcome.kind, outcome.kind === 'charge' ? outcome.micros : 0), 'settlement');
+    await withDeadline(
+      this.redis.ledgerSettle(this.ledgerKey(user), reservationId, outcome.kind, outcome.kind === 'charge' ? outcome.micros : 0),
+      'settlement',
+    );
   }
 
   async status(user: string, limits: Limits): Promise<{ rate: RateState; budget: BudgetStatus }> {
@@ -54,7 +75,10 @@ export class RedisAdmissionStore implements AdmissionStore {
       'usage',
     );
     return {
-      rate: { ...rateState(limits.requestsPerWindow, count, ttl < 0 ? limits.windowSeconds * 1000 : ttl, now), allowed: count < limits.requestsPerWindow },
+      rate: {
+        ...rateState(limits.requestsPerWindow, count, ttl < 0 ? limits.windowSeconds * 1000 : ttl, now),
+        allowed: count < limits.requestsPerWindow,
+      },
       budget: {
         limitMicros: limits.budgetMicros,
         usedMicros: used,

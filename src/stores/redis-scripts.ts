@@ -97,7 +97,17 @@ redis.call('PEXPIRE', KEYS[1], windowMs + bucketMs + staleMs)
 return { count, ttl, 1, 0, 0 }
 `,
   NUMBER_OF_KEYS: 2,
-  parseCommand(parser: CommandParser, ledgerKey: string, rateKey: string, window: WindowArgs, budget: number, amount: number, id: string, points: number, windowSeconds: number) {
+  parseCommand(
+    parser: CommandParser,
+    ledgerKey: string,
+    rateKey: string,
+    window: WindowArgs,
+    budget: number,
+    amount: number,
+    id: string,
+    points: number,
+    windowSeconds: number,
+  ) {
     pushAll(parser, [ledgerKey, rateKey], [...window, budget, amount, id, points, windowSeconds]);
   },
   transformReply: numbers,

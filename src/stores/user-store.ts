@@ -31,11 +31,17 @@ export class RedisUserStore implements UserStore {
   }
 
   async put(user: UserRecord): Promise<void> {
-    await withDeadline(this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec(), 'user write');
+    await withDeadline(
+      this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec(),
+      'user write',
+    );
   }
 
   async remove(username: string): Promise<boolean> {
-    const [deleted] = await withDeadline(this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec(), 'user write');
+    const [deleted] = await withDeadline(
+      this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec(),
+      'user write',
+    );
     return Number(deleted) > 0;
   }
 

@@ -36,7 +36,8 @@ export function houseRuleProblems(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const problems: string[] = [];
     const name = (el: Element): string => (el.id === '' ? `<${el.tagName.toLowerCase()} class="${el.className}">` : `#${el.id}`);
-    const rendered = (el: Element): boolean => el.checkVisibility({ visibilityProperty: true }) && el.closest('[aria-hidden="true"]') === null;
+    const rendered = (el: Element): boolean =>
+      el.checkVisibility({ visibilityProperty: true }) && el.closest('[aria-hidden="true"]') === null;
     const live = '[role="alert"], [role="status"], [role="log"], [aria-live="polite"], [aria-live="assertive"]';
     for (const region of document.querySelectorAll(live)) {
       const screen = region.closest('main > section');
@@ -45,12 +46,14 @@ export function houseRuleProblems(page: Page): Promise<string[]> {
     }
     const controls = 'a[href], button, input, select, textarea, [tabindex], [role="button"], [role="link"]';
     for (const region of document.querySelectorAll('[role="alert"], [role="status"], [role="log"], [role="timer"]')) {
-      for (const control of region.querySelectorAll(controls)) problems.push(`${name(region)} (role=${region.getAttribute('role') ?? ''}) contains the control ${name(control)}`);
+      for (const control of region.querySelectorAll(controls))
+        problems.push(`${name(region)} (role=${region.getAttribute('role') ?? ''}) contains the control ${name(control)}`);
     }
     for (const link of document.querySelectorAll<HTMLAnchorElement>('a[href^="#"]')) {
       if (!rendered(link)) continue;
       const target = document.getElementById(link.hash.slice(1));
-      if (target === null || !rendered(target)) problems.push(`the link "${link.textContent}" is offered but its target ${link.hash} is not on screen`);
+      if (target === null || !rendered(target))
+        problems.push(`the link "${link.textContent}" is offered but its target ${link.hash} is not on screen`);
     }
     return problems;
   });
@@ -96,7 +99,8 @@ export function watchLiveRegions(): void {
   const state = { seen: new WeakSet<Element>(), unseen: [] as string[] };
   (window as unknown as { liveRegionWatch: typeof state }).liveRegionWatch = state;
   const selector = '[role="alert"], [role="status"], [role="log"], [aria-live="polite"], [aria-live="assertive"]';
-  const rendered = (el: Element): boolean => el.checkVisibility({ visibilityProperty: true }) && el.closest('[aria-hidden="true"]') === null;
+  const rendered = (el: Element): boolean =>
+    el.checkVisibility({ visibilityProperty: true }) && el.closest('[aria-hidden="true"]') === null;
   const look = (): void => {
     for (const region of document.querySelectorAll(selector)) {
       if (rendered(region)) state.seen.add(region);
@@ -122,5 +126,10 @@ export function watchLiveRegions(): void {
 
 /** The live regions whose text changed before they were rendered, since `watchLiveRegions`. */
 export function liveRegionsChangedUnseen(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { liveRegionWatch?: { unseen: string[] } }).liveRegionWatch?.unseen ?? ['the live-region watch is not installed']);
+  return page.evaluate(
+    () =>
+      (window as unknown as { liveRegionWatch?: { unseen: string[] } }).liveRegionWatch?.unseen ?? [
+        'the live-region watch is not installed',
+      ],
+  );
 }

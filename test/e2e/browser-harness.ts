@@ -45,7 +45,17 @@ export async function startSite(env: Record<string, string> = {}, browserArgs: s
   if (standIn === undefined) throw new Error('expected the built-in Perf stand-in (no PERF_API_KEY)');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...browserArgs],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      ...browserArgs,
+    ],
   });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {

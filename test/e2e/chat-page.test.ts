@@ -237,7 +237,9 @@ describe('the chat page', () => {
     await expect(alert.getAttribute('id')).resolves.toBe('notice-text');
     await expect(alert.locator('button').count()).resolves.toBe(0);
     await expect(page.locator('#retry').isVisible()).resolves.toBe(true);
-    await expect(page.locator('#retry').evaluate((retry) => retry.closest('[role="alert"], [role="status"], [role="log"]'))).resolves.toBeNull();
+    await expect(
+      page.locator('#retry').evaluate((retry) => retry.closest('[role="alert"], [role="status"], [role="log"]')),
+    ).resolves.toBeNull();
     await expectAccessible(page, 'notice with Retry');
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('this one fails first');
     await expect(page.locator('#log .message').count()).resolves.toBe(0);
@@ -284,7 +286,10 @@ describe('the chat page', () => {
     expect(await activeElementId(page)).toBe('password');
     await shot(page, '08-session-ended');
     // Focus lands on the password, which a screen reader reads with the reason it is asked again.
-    await expect(axFacts(page, '#password')).resolves.toMatchObject({ name: 'Password', description: expect.stringContaining('Your session has ended.') as unknown });
+    await expect(axFacts(page, '#password')).resolves.toMatchObject({
+      name: 'Password',
+      description: expect.stringContaining('Your session has ended.') as unknown,
+    });
     await expectAccessible(page, 'sign-in form, session ended');
 
     await page.getByLabel('Password').fill('demo');
@@ -397,7 +402,9 @@ describe('the chat page', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#sign-in').waitFor({ state: 'visible' });
     const paths = current().requests.map((url) => new URL(url).pathname);
-    expect(paths).toEqual(expect.arrayContaining(['/', '/app.js', '/style.css', '/auth/me', '/auth/login', '/api/chat', '/api/usage', '/auth/logout']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['/', '/app.js', '/style.css', '/auth/me', '/auth/login', '/api/chat', '/api/usage', '/auth/logout']),
+    );
     expect(foreignRequests(current(), site.origin)).toEqual([]);
   });
 });

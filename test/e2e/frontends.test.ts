@@ -38,7 +38,9 @@ class OtherOrigin {
     } else {
       // The module's completion is reported on the console, where the test reads it.
       const runner = `import('/${name}.js').then(() => console.log('SNIPPET DONE'), (e) => console.log('SNIPPET FAILED ' + e));`;
-      res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<!doctype html><title>${name}</title><script type="module">${runner}</script>`);
+      res
+        .writeHead(200, { 'Content-Type': 'text/html' })
+        .end(`<!doctype html><title>${name}</title><script type="module">${runner}</script>`);
     }
   });
 
@@ -55,7 +57,15 @@ class OtherOrigin {
 
 /** A README snippet bundled for the browser (its imports resolved from this repository). */
 async function bundle(snippet: string, resolveDir: string): Promise<string> {
-  const out = await build({ stdin: { contents: snippet, resolveDir, loader: 'js' }, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
+  const out = await build({
+    stdin: { contents: snippet, resolveDir, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
   return out.outputFiles[0]?.text ?? '';
 }
 
@@ -100,7 +110,7 @@ describe('the README snippets, as a frontend runs them', () => {
     return { context, page };
   }
 
-  test('fetch: Perf\'s docs snippet, verbatim on the signed-in chat page, gets the answer', async () => {
+  test("fetch: Perf's docs snippet, verbatim on the signed-in chat page, gets the answer", async () => {
     const { context, page } = await signedInPage();
     const logged: string[] = [];
     page.on('console', (msg) => logged.push(msg.text()));
@@ -109,10 +119,12 @@ describe('the README snippets, as a frontend runs them', () => {
     await context.close();
   });
 
-  test('the same request from another site\'s page is refused, and Perf is never called', async () => {
+  test("the same request from another site's page is refused, and Perf is never called", async () => {
     const { context } = await signedInPage();
     const before = site.standIn.requests.length;
-    const crossSite = readmeSnippet('fetch').replace("'/api/chat'", `'${bff}/api/chat'`).replace("method: 'POST',", "method: 'POST', credentials: 'include',");
+    const crossSite = readmeSnippet('fetch')
+      .replace("'/api/chat'", `'${bff}/api/chat'`)
+      .replace("method: 'POST',", "method: 'POST', credentials: 'include',");
     other.modules.set('cross-site', crossSite);
     const logged = await runPage(context, `http://evil.other.test:${otherPort}/cross-site`);
     // Without CORS consent the page cannot read the answer (a TypeError), and the server refused it.
@@ -171,7 +183,12 @@ async function signInFrom(context: BrowserContext, appOrigin: string, bff: strin
   const page = await context.newPage();
   await page.goto(`${appOrigin}/`); // a blank page of that origin
   const status = await page.evaluate(async (url) => {
-    const res = await fetch(`${url}/auth/login`, { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+    const res = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'demo', password: 'demo' }),
+    });
     return res.status;
   }, bff);
   expect(status).toBe(200);

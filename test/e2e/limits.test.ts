@@ -19,7 +19,12 @@ async function watchCountdown(page: Page, ms: number): Promise<{ timer: string[]
     const onTimer = new MutationObserver(() => texts.push(timer.textContent));
     onTimer.observe(timer, { childList: true, characterData: true, subtree: true });
     const onSend = new MutationObserver((records) => (sendChanges += records.length));
-    onSend.observe(send, { childList: true, characterData: true, subtree: true, attributeFilter: ['aria-label', 'aria-labelledby', 'aria-describedby', 'title'] });
+    onSend.observe(send, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+      attributeFilter: ['aria-label', 'aria-labelledby', 'aria-describedby', 'title'],
+    });
     await new Promise((resolve) => setTimeout(resolve, wait));
     onTimer.disconnect();
     onSend.disconnect();

@@ -29,7 +29,12 @@ export const TEST_SCRYPT: ScryptCost = { N: 16, r: 8, p: 1 };
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+    this.lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     done();
   }
   get text(): string {
@@ -133,7 +138,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     async usage(cookie) {
       const res = await supertest(url).get('/api/usage').set('Cookie', cookie).expect(200);
-      return (res.body as { budget: { spent_usd: number; reserved_usd: number; remaining_usd: number | null; limit_usd: number | null } }).budget;
+      return (res.body as { budget: { spent_usd: number; reserved_usd: number; remaining_usd: number | null; limit_usd: number | null } })
+        .budget;
     },
     async close() {
       if (redis !== undefined && options.prefix === undefined) await deleteKeys(redis, prefix);

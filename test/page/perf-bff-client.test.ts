@@ -14,7 +14,8 @@ interface Call {
 function fakeFetch(...answers: Response[]): { fetch: typeof fetch; calls: Call[] } {
   const calls: Call[] = [];
   const fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    if (this !== undefined && this !== globalThis) return Promise.reject(new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation"));
+    if (this !== undefined && this !== globalThis)
+      return Promise.reject(new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation"));
     calls.push({ url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init: init ?? {} });
     const answer = answers.shift();
     return answer === undefined ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve(answer);
@@ -71,14 +72,20 @@ const facts = (err: PerfBffError) => ({
 });
 
 describe('PerfBffClient requests', () => {
-  test('when signing in on the page\'s own origin, POSTs the JSON credentials same-origin, uncached, and returns the user', async () => {
+  test("when signing in on the page's own origin, POSTs the JSON credentials same-origin, uncached, and returns the user", async () => {
     const { fetch, calls } = fakeFetch(json(200, { user: { username: 'alice' } }));
     const client = new PerfBffClient({ fetch });
     await expect(client.signIn('alice', 'pw')).resolves.toEqual({ user: { username: 'alice' } });
     expect(calls).toEqual([
       {
         url: '/auth/login',
-        init: { method: 'POST', credentials: 'same-origin', cache: 'no-store', headers: { 'Content-Type': 'application/json' }, body: '{"username":"alice","password":"pw"}' },
+        init: {
+          method: 'POST',
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"username":"alice","password":"pw"}',
+        },
       },
     ]);
   });
@@ -86,7 +93,9 @@ describe('PerfBffClient requests', () => {
   test('when given another origin (with trailing slashes), sends there with credentials "include", so the cookie goes along', async () => {
     const { fetch, calls } = fakeFetch(new Response(null, { status: 204 }));
     await new PerfBffClient({ baseUrl: 'https://api.example.com//', fetch }).signOut();
-    expect(calls).toEqual([{ url: 'https://api.example.com/auth/logout', init: { method: 'POST', credentials: 'include', cache: 'no-store' } }]);
+    expect(calls).toEqual([
+      { url: 'https://api.example.com/auth/logout', init: { method: 'POST', credentials: 'include', cache: 'no-store' } },
+    ]);
   });
 
   test('when given the browser\'s own fetch, calls it as a plain function (window.fetch refuses any other "this")', async () => {
@@ -114,11 +123,13 @@ describe('PerfBffClient requests', () => {
     expect([err.status, err.type]).toEqual([503, 'service_unavailable']);
   });
 
-  test('when chat() is called, POSTs the body with stream:false (whatever it said) and returns Perf\'s JSON', async () => {
+  test("when chat() is called, POSTs the body with stream:false (whatever it said) and returns Perf's JSON", async () => {
     const answer = { choices: [{ message: { role: 'assistant', content: 'Hi' } }], perf: { cost_usd: 0.001 } };
     const { fetch, calls } = fakeFetch(json(200, answer));
     const signal = new AbortController().signal;
-    await expect(new PerfBffClient({ fetch }).chat({ message: 'Hello', max_tokens: 5, stream: true } as never, { signal })).resolves.toEqual(answer);
+    await expect(
+      new PerfBffClient({ fetch }).chat({ message: 'Hello', max_tokens: 5, stream: true } as never, { signal }),
+    ).resolves.toEqual(answer);
     expect(calls[0]?.url).toBe('/api/chat');
     expect(sentJson(calls[0])).toEqual({ message: 'Hello', max_tokens: 5, stream: false });
     expect(calls[0]?.init.signal).toBe(signal);
@@ -132,7 +143,12 @@ describe('PerfBffClient requests', () => {
 
 describe('PerfBffClient errors', () => {
   test('when the server refuses with its JSON error, throws PerfBffError with the status, type, message, request id, retry_after and rate limit', async () => {
-    const { fetch } = fakeFetch(json(429, errorBody('rate_limit_exceeded', 'Too many requests.', { request_id: 'req_1', retry_after: 7 }), { ...RATE_HEADERS, 'Retry-After': '7' }));
+    const { fetch } = fakeFetch(
+      json(429, errorBody('rate_limit_exceeded', 'Too many requests.', { request_id: 'req_1', retry_after: 7 }), {
+        ...RATE_HEADERS,
+        'Retry-After': '7',
+      }),
+    );
     const err = await rejection(new PerfBffClient({ fetch }).chat({ message: 'x' }));
     expect(err).toBeInstanceOf(Error);
     expect(facts(err)).toEqual({
@@ -153,20 +169,25 @@ describe('PerfBffClient errors', () => {
     expect([err.type, err.retryAfter]).toEqual(['upstream_rate_limited', 12]);
   });
 
-  test('when both say how long to wait, the body\'s retry_after wins over the header', async () => {
+  test("when both say how long to wait, the body's retry_after wins over the header", async () => {
     const { fetch } = fakeFetch(json(429, errorBody('budget_exceeded', 'Budget used.', { retry_after: 3600 }), { 'Retry-After': '5' }));
     const err = await rejection(new PerfBffClient({ fetch }).usage());
     expect(err.retryAfter).toBe(3600);
   });
 
-  test.each([['0'], ['-3'], ['soon'], ['Wed, 21 Oct 2015 07:28:00 GMT'], ['']])('when Retry-After is "%s" (not a positive number of seconds), leaves retryAfter undefined', async (header) => {
-    const { fetch } = fakeFetch(json(503, errorBody('service_unavailable', 'Down.'), { 'Retry-After': header }));
-    const err = await rejection(new PerfBffClient({ fetch }).usage());
-    expect(err.retryAfter).toBeUndefined();
-  });
+  test.each([['0'], ['-3'], ['soon'], ['Wed, 21 Oct 2015 07:28:00 GMT'], ['']])(
+    'when Retry-After is "%s" (not a positive number of seconds), leaves retryAfter undefined',
+    async (header) => {
+      const { fetch } = fakeFetch(json(503, errorBody('service_unavailable', 'Down.'), { 'Retry-After': header }));
+      const err = await rejection(new PerfBffClient({ fetch }).usage());
+      expect(err.retryAfter).toBeUndefined();
+    },
+  );
 
-  test('when a 5xx body is not JSON (a proxy\'s HTML page), throws service_unavailable with a message naming the status', async () => {
-    const { fetch } = fakeFetch(new Response('<html>Bad gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html', 'Retry-After': '30' } }));
+  test("when a 5xx body is not JSON (a proxy's HTML page), throws service_unavailable with a message naming the status", async () => {
+    const { fetch } = fakeFetch(
+      new Response('<html>Bad gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html', 'Retry-After': '30' } }),
+    );
     const err = await rejection(new PerfBffClient({ fetch }).usage());
     expect(facts(err)).toEqual({
       name: 'PerfBffError',
@@ -238,9 +259,11 @@ describe('PerfBffClient stream()', () => {
     const failure = `data: ${JSON.stringify(errorBody('upstream_error', 'Perf broke off.', { request_id: 'req_9' }))}\n\n`;
     const { fetch } = fakeFetch(sse(piece('partial '), failure, piece('never')));
     const pieces: string[] = [];
-    const err = await rejection((async () => {
-      for await (const text of new PerfBffClient({ fetch }).stream({ message: 'x' })) pieces.push(text);
-    })());
+    const err = await rejection(
+      (async () => {
+        for await (const text of new PerfBffClient({ fetch }).stream({ message: 'x' })) pieces.push(text);
+      })(),
+    );
     expect(pieces).toEqual(['partial ']);
     expect(facts(err)).toEqual({
       name: 'PerfBffError',
@@ -257,9 +280,11 @@ describe('PerfBffClient stream()', () => {
   test('when the body ends without [DONE], throws PerfBffError "The answer ended early." with inStream true', async () => {
     const { fetch } = fakeFetch(sse(piece('half an ans'), 'data: {"choices":[{"delta":{"content":"never finished"'));
     const pieces: string[] = [];
-    const err = await rejection((async () => {
-      for await (const text of new PerfBffClient({ fetch }).stream({ message: 'x' })) pieces.push(text);
-    })());
+    const err = await rejection(
+      (async () => {
+        for await (const text of new PerfBffClient({ fetch }).stream({ message: 'x' })) pieces.push(text);
+      })(),
+    );
     expect(pieces).toEqual(['half an ans']);
     expect([err.status, err.type, err.message, err.inStream]).toEqual([200, 'upstream_error', 'The answer ended early.', true]);
   });
@@ -315,17 +340,26 @@ describe('readRateLimit: the X-RateLimit-* headers of an answer', () => {
 });
 
 describe('isErrorBody: the server\'s {"error": {...}} shape', () => {
-  test.each([
-    [{ error: { type: 'rate_limit_exceeded', message: 'Wait.', retry_after: 3 } }],
-    [{ error: { type: 'upstream_error' } }],
-  ])('when given %j, says yes', (value) => {
-    expect(isErrorBody(value)).toBe(true);
-  });
-
-  test.each([[null], [undefined], ['error'], [42], [[]], [{}], [{ error: null }], [{ error: 'boom' }], [{ error: {} }], [{ error: { type: 5 } }], [{ choices: [] }]])(
-    'when given %j, says no',
+  test.each([[{ error: { type: 'rate_limit_exceeded', message: 'Wait.', retry_after: 3 } }], [{ error: { type: 'upstream_error' } }]])(
+    'when given %j, says yes',
     (value) => {
-      expect(isErrorBody(value)).toBe(false);
+      expect(isErrorBody(value)).toBe(true);
     },
   );
+
+  test.each([
+    [null],
+    [undefined],
+    ['error'],
+    [42],
+    [[]],
+    [{}],
+    [{ error: null }],
+    [{ error: 'boom' }],
+    [{ error: {} }],
+    [{ error: { type: 5 } }],
+    [{ choices: [] }],
+  ])('when given %j, says no', (value) => {
+    expect(isErrorBody(value)).toBe(false);
+  });
 });

@@ -10,20 +10,23 @@ export function bodyOf(...chunks: (string | Uint8Array)[]): TestBody {
   const encoder = new TextEncoder();
   const queue = chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk));
   const state = { served: 0, cancelled: false };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = queue[state.served];
-      if (next === undefined) {
-        controller.close();
-        return;
-      }
-      state.served += 1;
-      controller.enqueue(next);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const next = queue[state.served];
+        if (next === undefined) {
+          controller.close();
+          return;
+        }
+        state.served += 1;
+        controller.enqueue(next);
+      },
+      cancel() {
+        state.cancelled = true;
+      },
     },
-    cancel() {
-      state.cancelled = true;
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return {
     stream,
     get served() {

@@ -264,7 +264,11 @@ export async function signIn(agent: Agent, base: string, username: string, passw
 }
 
 /** Runs the real users CLI (`npm run users -- add <name>` without the npm wrapper), password on stdin. */
-export async function addUserWithCli(env: Record<string, string>, username: string, password: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function addUserWithCli(
+  env: Record<string, string>,
+  username: string,
+  password: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = track(spawn(process.execPath, [CLI, 'add', username], { env, cwd: tempDir(), stdio: ['pipe', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';

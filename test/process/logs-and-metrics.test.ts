@@ -1,7 +1,18 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { AppProcess } from './harness';
-import { call, COOKIE_NAME, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything } from './harness';
+import {
+  call,
+  COOKIE_NAME,
+  newAgent,
+  productionEnv,
+  seedUsers,
+  signIn,
+  startApp,
+  startRedis,
+  startStandIn,
+  stopEverything,
+} from './harness';
 import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 // Distinctive values: if any of them shows up in a log line, something leaked.
@@ -48,7 +59,10 @@ beforeAll(async () => {
   expect(json.status).toBe(200);
   jsonRequestId = String(json.headers['x-request-id']);
   standIn.enqueue({ streamCostUsd: 0.0003 });
-  const stream = await call(agent, app.url, 'POST', '/api/chat', { cookie: lena, body: { messages: [{ role: 'user', content: PROMPT }], stream: true } });
+  const stream = await call(agent, app.url, 'POST', '/api/chat', {
+    cookie: lena,
+    body: { messages: [{ role: 'user', content: PROMPT }], stream: true },
+  });
   expect(stream.status).toBe(200);
   expect(stream.text).toContain('data: [DONE]');
   standIn.enqueue({ status: 401 });
@@ -88,7 +102,8 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const m = res.text;
-    const requests = (route: string, status: number, method = 'POST') => sample(m, `perf_bff_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
+    const requests = (route: string, status: number, method = 'POST') =>
+      sample(m, `perf_bff_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
     expect(requests('/auth/login', 401)).toBe(2);
     expect(requests('/auth/login', 200)).toBe(2);
     expect(requests('/api/chat', 200)).toBe(4);
@@ -112,7 +127,13 @@ describe('the log', () => {
   test('every line is JSON, and none holds the Perf key, a password, the session cookie or the prompt text', () => {
     const raw = `${app.lines.join('\n')}\n${app.stderr()}`;
     expect(app.logs().length).toBeGreaterThan(10);
-    const secrets: Record<string, string> = { key: KEY, password: PASSWORD, wrongPassword: WRONG_PASSWORD, prompt: PROMPT, metricsToken: METRICS_TOKEN };
+    const secrets: Record<string, string> = {
+      key: KEY,
+      password: PASSWORD,
+      wrongPassword: WRONG_PASSWORD,
+      prompt: PROMPT,
+      metricsToken: METRICS_TOKEN,
+    };
     for (const [i, cookie] of cookies.entries()) {
       const value = cookie.slice(COOKIE_NAME.length + 1);
       secrets[`cookie${i}`] = value;
@@ -121,14 +142,20 @@ describe('the log', () => {
     }
     expect(secrets.sid0).toMatch(/^[\w-]{20,}$/);
     // Reported by name only, so a failure never prints the secret itself.
-    const leaked = Object.entries(secrets).filter(([, secret]) => raw.includes(secret)).map(([name]) => name);
+    const leaked = Object.entries(secrets)
+      .filter(([, secret]) => raw.includes(secret))
+      .map(([name]) => name);
     expect(leaked).toEqual([]);
   });
 
   test('a chat answer has one line with request id, pseudonymous user, route, status, latency and the call facts', () => {
     const lines = app.logs().filter((l) => JSON.stringify(l).includes(jsonRequestId));
     expect(lines).toHaveLength(1);
-    const line = lines[0] as Record<string, unknown> & { req: { method: string; path: string }; res: { status: number }; call: Record<string, unknown> };
+    const line = lines[0] as Record<string, unknown> & {
+      req: { method: string; path: string };
+      res: { status: number };
+      call: Record<string, unknown>;
+    };
     expect(line.request_id).toBe(jsonRequestId);
     expect(line.user).toMatch(/^u_[0-9a-f]{16}$/);
     expect(line.req).toMatchObject({ method: 'POST', path: '/api/chat' });
@@ -138,7 +165,7 @@ describe('the log', () => {
     expect(typeof line.call.tokens).toBe('number');
   });
 
-  test("when Perf answers 401, an error-level line says the Perf key was rejected", () => {
+  test('when Perf answers 401, an error-level line says the Perf key was rejected', () => {
     const lines = app.logs().filter((l) => String(l.msg).includes('Perf rejected the API key'));
     expect(lines).toHaveLength(1);
     expect(lines[0]?.level).toBe(50);

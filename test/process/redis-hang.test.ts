@@ -51,7 +51,9 @@ test('when Redis is connected but stops answering, requests get 503 within 2 s, 
   await waitFor('/readyz to say 200 again', async () => (await call(agent, app.url, 'GET', '/readyz')).status === 200, 10_000, 100);
   // The reservation the refused chat made once Redis woke up was handed back: only 'before' is charged.
   await waitFor('the refused call to leave nothing reserved', async () => {
-    const usage = (await call(agent, app.url, 'GET', '/api/usage', { cookie })).json() as { budget: { reserved_usd: number; spent_usd: number } };
+    const usage = (await call(agent, app.url, 'GET', '/api/usage', { cookie })).json() as {
+      budget: { reserved_usd: number; spent_usd: number };
+    };
     return usage.budget.reserved_usd === 0 && usage.budget.spent_usd === STAND_IN_COST_USD;
   });
   expect((await call(agent, app.url, 'POST', '/api/chat', { cookie, body: { message: 'after' } })).status).toBe(200);
@@ -59,7 +61,9 @@ test('when Redis is connected but stops answering, requests get 503 within 2 s, 
 });
 
 test('SIGTERM while Redis is silent still ends the process promptly with exit code 0', async () => {
-  const own = await startApp(productionEnv({ PERF_API_KEY: KEY, PERF_BASE_URL: 'http://127.0.0.1:1', REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '1000' }));
+  const own = await startApp(
+    productionEnv({ PERF_API_KEY: KEY, PERF_BASE_URL: 'http://127.0.0.1:1', REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '1000' }),
+  );
   const ownAgent = newAgent();
   const ownCookie = await signIn(ownAgent, own.url, 'hang', PASSWORD);
   redis.pause();

@@ -2,7 +2,19 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Agent } from 'undici';
 import type { RedisProcess } from './harness';
-import { call, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, tempDir, waitFor } from './harness';
+import {
+  call,
+  newAgent,
+  productionEnv,
+  seedUsers,
+  signIn,
+  startApp,
+  startRedis,
+  startStandIn,
+  stopEverything,
+  tempDir,
+  waitFor,
+} from './harness';
 
 const KEY = 'pk_test_tlssuite_0001';
 const PASSWORD = 'tls test password';
@@ -17,10 +29,47 @@ beforeAll(async () => {
   const dir = tempDir();
   cert = path.join(dir, 'redis.crt');
   const key = path.join(dir, 'redis.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   redis = await startRedis({
     scheme: 'rediss',
-    args: (port) => ['--port', '0', '--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no'],
+    args: (port) => [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-ca-cert-file',
+      cert,
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
   });
   ({ url: perfUrl } = await startStandIn([KEY]));
   await seedUsers(redis.url, ['tess'], PASSWORD, false);

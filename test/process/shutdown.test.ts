@@ -1,7 +1,20 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { RedisProcess } from './harness';
-import { beginRequest, call, listening, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, waitFor } from './harness';
+import {
+  beginRequest,
+  call,
+  listening,
+  newAgent,
+  productionEnv,
+  seedUsers,
+  signIn,
+  startApp,
+  startRedis,
+  startStandIn,
+  stopEverything,
+  waitFor,
+} from './harness';
 import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 const OLD_KEY = 'pk_test_shutdownsuite_old_0001';

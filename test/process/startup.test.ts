@@ -48,12 +48,20 @@ async function spawnServer(env: Record<string, string>): Promise<ServerProcess> 
 }
 
 function signInDemo(url: string): Promise<Response> {
-  return fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password: 'demo' }) });
+  return fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'demo', password: 'demo' }),
+  });
 }
 
 describe('starting the process', () => {
   test('in production without the required settings, exits non-zero naming each one', () => {
-    const result = spawnSync(process.execPath, [SERVER], { env: { ...BASE_ENV, NODE_ENV: 'production', PERF_API_KEY: 'not-a-key-secret-123' }, encoding: 'utf8', cwd: '/tmp' });
+    const result = spawnSync(process.execPath, [SERVER], {
+      env: { ...BASE_ENV, NODE_ENV: 'production', PERF_API_KEY: 'not-a-key-secret-123' },
+      encoding: 'utf8',
+      cwd: '/tmp',
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('PERF_API_KEY is not a Perf key');
     expect(result.stderr).toContain('SESSION_SECRET is required');
@@ -84,7 +92,11 @@ describe('starting the process', () => {
       const login = await signInDemo(url);
       expect(login.status).toBe(200);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const chat = await fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ message: 'hello' }) });
+      const chat = await fetch(`${url}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ message: 'hello' }),
+      });
       expect(chat.status).toBe(200);
       const answer = (await chat.json()) as { choices: { message: { content: string } }[] };
       expect(answer.choices[0]?.message.content).toContain('Perf stand-in');
@@ -118,7 +130,8 @@ describe('the stand-in against a real Redis (development, no key)', () => {
 describe('npm run users', () => {
   const prefix = `perf-bff:test:cli:${randomUUID()}:`;
   const env = { ...BASE_ENV, REDIS_URL, REDIS_KEY_PREFIX: prefix };
-  const run = (args: string[], input?: string) => spawnSync(process.execPath, [USERS, ...args], { env, input: input ?? '', encoding: 'utf8', cwd: '/tmp' });
+  const run = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [USERS, ...args], { env, input: input ?? '', encoding: 'utf8', cwd: '/tmp' });
   afterAll(() => clearPrefix(prefix));
 
   test('add reads the password from standard input; list and remove work; the password is never printed', () => {

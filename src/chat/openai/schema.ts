@@ -9,14 +9,33 @@ import type { ChatMessage, ChatRequest } from '../schema';
  * is OpenAI's own default, so that clients which always send `n: 1` and the like keep working.
  */
 
-const SUPPORTED = ['model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'max_cost_per_call'] as const;
+const SUPPORTED = [
+  'model',
+  'messages',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'max_cost_per_call',
+] as const;
 
 /** OpenAI parameters accepted only at the value that changes nothing. */
-const NEUTRAL: Readonly<Record<string, unknown>> = { n: 1, frequency_penalty: 0, presence_penalty: 0, logprobs: false, store: false, parallel_tool_calls: true };
+const NEUTRAL: Readonly<Record<string, unknown>> = {
+  n: 1,
+  frequency_penalty: 0,
+  presence_penalty: 0,
+  logprobs: false,
+  store: false,
+  parallel_tool_calls: true,
+};
 
 const message = z.strictObject({
   // OpenAI's newer name for the system role.
-  role: z.enum(['system', 'developer', 'user', 'assistant'], { error: 'must be system, developer, user or assistant (tools are not supported)' }),
+  role: z.enum(['system', 'developer', 'user', 'assistant'], {
+    error: 'must be system, developer, user or assistant (tools are not supported)',
+  }),
   content: fields.content,
   name: fields.name,
 });
@@ -66,5 +85,11 @@ export function parseOpenAiRequest(body: unknown): ChatRequest {
 }
 
 function unsupported(param: string, why: string): HttpError {
-  return new HttpError(400, 'invalid_request', `Unsupported parameter: "${param}" (${why}). Supported: ${SUPPORTED.join(', ')}.`, undefined, param);
+  return new HttpError(
+    400,
+    'invalid_request',
+    `Unsupported parameter: "${param}" (${why}). Supported: ${SUPPORTED.join(', ')}.`,
+    undefined,
+    param,
+  );
 }
