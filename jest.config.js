@@ -44,5 +44,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/page/**/*.test.ts'],
     },
   ],
+  // The suite mostly waits on sockets, child processes and Chromium: three workers keep two cores busy.
+  maxWorkers: 3,
   testTimeout: 30000,
 };

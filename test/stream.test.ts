@@ -1,7 +1,15 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { modes, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 import { openStream } from './helpers/sse-client';
 import { eventually, steady, waitFor } from './helpers/wait';
+
+/** A full GC before each memory reading, so that earlier tests' garbage does not count. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 describe.each(modes())('streaming relay (%s stores)', (mode) => {
   let h: Harness;
@@ -99,6 +107,18 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
     expect(last.error?.type).toBe('upstream_timeout');
     await waitFor(() => h.standIn.aborted === 1, 1000);
   });
+});
+
+describe.each(modes())('a slow browser (%s stores)', (mode) => {
+  let h: Harness;
+  let cookie: string;
+  beforeAll(async () => {
+    // Generous timeouts: these tests are about memory, and a loaded machine may pause longer than 300 ms.
+    h = await startHarness({ mode, env: { UPSTREAM_TIMEOUT_MS: '10000', STREAM_IDLE_TIMEOUT_MS: '10000', RATE_LIMIT_REQUESTS: '1000' } });
+    cookie = await h.sessionCookie();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.standIn.reset());
 
   test('a reader that stalls and then leaves: the upstream is closed and the call settles at once', async () => {
     h.standIn.enqueue({ paddingBytes: 32 * 1024 * 1024 });
@@ -115,11 +135,12 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
   test('a slow reader does not make the proxy buffer the answer: the upstream is held back, memory stays bounded', async () => {
     const total = 48 * 1024 * 1024;
     h.standIn.enqueue({ paddingBytes: total });
-    if (global.gc) global.gc();
+    collectGarbage();
     const before = process.memoryUsage();
     const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
     stream.res.pause();
     await steady(() => h.standIn.streamBytesSent, 300);
+    collectGarbage();
     const during = process.memoryUsage();
     // Socket buffers on three hops hold a few MB at most; the rest must still be upstream.
     expect(h.standIn.streamBytesSent).toBeLessThan(16 * 1024 * 1024);

@@ -1,4 +1,3 @@
-import type { Page } from 'playwright-core';
 import { axFacts, expectAccessible, liveRegionsChangedUnseen, watchLiveRegions } from './a11y';
 import {
   activeElementId,
@@ -6,54 +5,16 @@ import {
   foreignRequests,
   lastAnswer,
   lastAnswerText,
-  openPage,
   send,
   shot,
   signIn,
-  startSite,
   waitForAnswer,
 } from './browser-harness';
-import type { Site, Watched } from './browser-harness';
+import { usePageSite, words } from './page-site';
 
 jest.setTimeout(60_000);
 
-let site: Site;
-let watched: Watched | undefined;
-
-beforeAll(async () => {
-  site = await startSite({ RATE_LIMIT_REQUESTS: '50' });
-});
-
-afterAll(async () => {
-  await site.close();
-});
-
-beforeEach(() => {
-  site.standIn.reset();
-});
-
-/** Every test opens its own page; afterwards the page must have stayed on our origin and quiet. */
-async function open(viewport?: { width: number; height: number }): Promise<Page> {
-  watched = await openPage(site, viewport);
-  return watched.page;
-}
-
-function current(): Watched {
-  if (watched === undefined) throw new Error('open() a page first');
-  return watched;
-}
-
-afterEach(async () => {
-  if (watched === undefined) return;
-  const { problems, context } = watched;
-  const foreign = foreignRequests(watched, site.origin);
-  watched = undefined;
-  await context.close();
-  expect(foreign).toEqual([]);
-  expect(problems).toEqual([]);
-});
-
-const words = (n: number, word = 'word'): string => Array.from({ length: n }, (_, i) => `${word}${i + 1}`).join(' ');
+const { site: running, open, current } = usePageSite({ RATE_LIMIT_REQUESTS: '50' });
 
 describe('the chat page', () => {
   test('when opened signed out, shows a labelled sign-in form with the username field focused', async () => {
@@ -101,7 +62,7 @@ describe('the chat page', () => {
     await expectAccessible(page, 'chat, empty');
 
     const reply = words(16);
-    site.standIn.enqueue({ reply, chunkDelayMs: 120 });
+    running().standIn.enqueue({ reply, chunkDelayMs: 120 });
     await send(page, 'Tell me sixteen words');
     await expect(page.locator('#log .message-user .message-text').last().textContent()).resolves.toBe('Tell me sixteen words');
     await expect(page.locator('#stop').isVisible()).resolves.toBe(true);
@@ -143,12 +104,12 @@ describe('the chat page', () => {
   test('when a second message is sent, the whole conversation kept in the page goes along', async () => {
     const page = await open();
     await signIn(page);
-    site.standIn.enqueue({ reply: 'First answer.', chunkDelayMs: 0 }, { reply: 'Second answer.', chunkDelayMs: 0 });
+    running().standIn.enqueue({ reply: 'First answer.', chunkDelayMs: 0 }, { reply: 'Second answer.', chunkDelayMs: 0 });
     await send(page, 'first question');
     await waitForAnswer(page);
     await send(page, 'second question');
     await expect(waitForAnswer(page)).resolves.toBe('Second answer.');
-    const upstream = site.standIn.requests.map((r) => r.body as { messages: { role: string; content: string }[] });
+    const upstream = running().standIn.requests.map((r) => r.body as { messages: { role: string; content: string }[] });
     expect(upstream[1]?.messages).toEqual([
       { role: 'user', content: 'first question' },
       { role: 'assistant', content: 'First answer.' },
@@ -164,7 +125,7 @@ describe('the chat page', () => {
     await input.press('Shift+Enter');
     await input.pressSequentially('line two');
     await expect(input.inputValue()).resolves.toBe('line one\nline two');
-    expect(site.standIn.requests).toHaveLength(0);
+    expect(running().standIn.requests).toHaveLength(0);
     await input.press('Enter');
     await waitForAnswer(page);
     await expect(page.locator('#log .message-user .message-text').last().textContent()).resolves.toBe('line one\nline two');
@@ -175,7 +136,7 @@ describe('the chat page', () => {
     const page = await open();
     await signIn(page);
     const reply = words(60);
-    site.standIn.enqueue({ reply, chunkDelayMs: 150 });
+    running().standIn.enqueue({ reply, chunkDelayMs: 150 });
     await send(page, 'a long one please');
     await page.waitForFunction(() => (document.querySelector('#log .message-assistant .message-text')?.textContent ?? '').length > 10);
     await page.getByRole('button', { name: 'Stop' }).click();
@@ -190,7 +151,7 @@ describe('the chat page', () => {
     await expect(page.locator('#send').isEnabled()).resolves.toBe(true);
     expect(await activeElementId(page)).toBe('composer-input');
     // The server noticed the browser left and hung up on Perf too.
-    expect(await eventually(() => site.standIn.aborted >= 1)).toBe(true);
+    expect(await eventually(() => running().standIn.aborted >= 1)).toBe(true);
     await shot(page, '05-stopped');
   });
 
@@ -198,13 +159,13 @@ describe('the chat page', () => {
     const page = await open();
     await signIn(page);
     const reply = '<img src=x onerror="document.title=\'pwned\'"> <script>window.pwned=1</script> <b>bold</b> & done';
-    site.standIn.enqueue({ reply, chunkDelayMs: 0 });
+    running().standIn.enqueue({ reply, chunkDelayMs: 0 });
     await send(page, 'show me some html');
     await expect(waitForAnswer(page)).resolves.toBe(reply);
     await expect(page.locator('#log img, #log script, #log b').count()).resolves.toBe(0);
     await expect(page.title()).resolves.not.toBe('pwned');
     await expect(page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).resolves.toBeUndefined();
-    expect(watched?.requests.filter((url) => new URL(url).pathname === '/x')).toEqual([]);
+    expect(current().requests.filter((url) => new URL(url).pathname === '/x')).toEqual([]);
     await shot(page, '06-html-as-text');
   });
 
@@ -220,129 +181,12 @@ describe('the chat page', () => {
     expect(visible).not.toContain(session?.value);
   });
 
-  test('when Perf fails (5xx), says so with a Retry button, keeps the message, and Retry sends it again', async () => {
-    const page = await open();
-    current().expectStatuses.add(502);
-    await signIn(page);
-    await page.evaluate(watchLiveRegions);
-    // The notice's alert is in the accessibility tree, empty, before it has anything to say.
-    await expect(axFacts(page, '#notice-text')).resolves.toEqual({ inTree: true, role: 'alert', name: '', description: '' });
-    // The server retries Perf twice before giving up: three failures make one 502.
-    site.standIn.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
-    await send(page, 'this one fails first');
-    const notice = page.locator('#notice');
-    await notice.filter({ hasText: 'The model service could not answer.' }).waitFor();
-    // The alert is the text alone; Retry sits beside it, outside any live region.
-    const alert = page.getByRole('alert').filter({ hasText: 'The model service could not answer.' });
-    await expect(alert.getAttribute('id')).resolves.toBe('notice-text');
-    await expect(alert.locator('button').count()).resolves.toBe(0);
-    await expect(page.locator('#retry').isVisible()).resolves.toBe(true);
-    await expect(
-      page.locator('#retry').evaluate((retry) => retry.closest('[role="alert"], [role="status"], [role="log"]')),
-    ).resolves.toBeNull();
-    await expectAccessible(page, 'notice with Retry');
-    await expect(page.locator('#composer-input').inputValue()).resolves.toBe('this one fails first');
-    await expect(page.locator('#log .message').count()).resolves.toBe(0);
-    await shot(page, '07-upstream-error');
-
-    site.standIn.enqueue({ reply: 'Worked this time.', chunkDelayMs: 0 });
-    await page.getByRole('button', { name: 'Retry' }).click();
-    await expect(waitForAnswer(page)).resolves.toBe('Worked this time.');
-    await expect(notice.isHidden()).resolves.toBe(true);
-    await expect(page.locator('#log .message-user .message-text').textContent()).resolves.toBe('this one fails first');
-    // Emptied, the alert stays in the tree for the next notice.
-    await expect(axFacts(page, '#notice-text')).resolves.toMatchObject({ inTree: true, role: 'alert', name: '' });
-    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
-  });
-
-  test('when the stream breaks off mid-answer, the partial answer is marked and Retry asks again', async () => {
-    const page = await open();
-    await signIn(page);
-    site.standIn.enqueue({ reply: words(10), chunkDelayMs: 20, failAfterChunks: 4 });
-    await send(page, 'break please');
-    await waitForAnswer(page, 'error');
-    await expect(lastAnswer(page).locator('.message-meta').textContent()).resolves.toBe('The answer broke off.');
-    await page.locator('#notice', { hasText: 'The answer broke off' }).waitFor();
-    await expectAccessible(page, 'answer broken off, with Retry');
-    site.standIn.enqueue({ reply: 'Complete now.', chunkDelayMs: 0 });
-    await page.getByRole('button', { name: 'Retry' }).click();
-    await expect(waitForAnswer(page)).resolves.toBe('Complete now.');
-    await expect(page.locator('#log .message-assistant').count()).resolves.toBe(1);
-    const last = site.standIn.requests.at(-1)?.body as { messages: { role: string }[] };
-    expect(last.messages.map((m) => m.role)).toEqual(['user']);
-  });
-
-  test('when the session has ended, sending goes back to sign-in and the typed text survives signing in again', async () => {
-    const page = await open();
-    await signIn(page);
-    site.standIn.enqueue({ reply: 'Before expiry.', chunkDelayMs: 0 });
-    await send(page, 'before');
-    await waitForAnswer(page);
-    await current().context.clearCookies();
-    await send(page, 'typed while signed out');
-    await page.locator('#sign-in').waitFor({ state: 'visible' });
-    await expect(page.locator('#sign-in-reason').textContent()).resolves.toContain('Your session has ended');
-    await expect(page.getByLabel('Username').inputValue()).resolves.toBe('demo');
-    expect(await activeElementId(page)).toBe('password');
-    await shot(page, '08-session-ended');
-    // Focus lands on the password, which a screen reader reads with the reason it is asked again.
-    await expect(axFacts(page, '#password')).resolves.toMatchObject({
-      name: 'Password',
-      description: expect.stringContaining('Your session has ended.') as unknown,
-    });
-    await expectAccessible(page, 'sign-in form, session ended');
-
-    await page.getByLabel('Password').fill('demo');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#composer-input').waitFor({ state: 'visible' });
-    await expect(page.locator('#composer-input').inputValue()).resolves.toBe('typed while signed out');
-    await expect(page.locator('#log .message-assistant .message-text').textContent()).resolves.toBe('Before expiry.');
-  });
-
-  test('when offline, says so plainly and keeps the message; back online, it sends', async () => {
-    const page = await open();
-    await signIn(page);
-    await page.evaluate(watchLiveRegions);
-    // The banner's status region is in the accessibility tree, empty, before the connection drops.
-    await expect(axFacts(page, '#connection')).resolves.toEqual({ inTree: true, role: 'status', name: '', description: '' });
-    await expect(page.locator('#connection').isHidden()).resolves.toBe(true);
-    await current().context.setOffline(true);
-    await page.locator('#connection', { hasText: 'You are offline.' }).waitFor();
-    await send(page, 'sent from a tunnel');
-    await page.locator('#notice', { hasText: 'You are offline.' }).waitFor();
-    await expect(page.locator('#composer-input').inputValue()).resolves.toBe('sent from a tunnel');
-    await shot(page, '09-offline');
-    await expectAccessible(page, 'offline banner and notice');
-    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
-    await current().context.setOffline(false);
-    await page.locator('#connection').waitFor({ state: 'hidden' });
-    await page.locator('#composer-input').press('Enter');
-    await expect(waitForAnswer(page)).resolves.toContain('You wrote 18 characters');
-  });
-
-  test('when Sign out is pressed, the session ends on the server and the conversation leaves the page', async () => {
-    const page = await open();
-    await signIn(page);
-    site.standIn.enqueue({ reply: 'Something private.', chunkDelayMs: 0 });
-    await send(page, 'private question');
-    await waitForAnswer(page);
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.locator('#sign-in').waitFor({ state: 'visible' });
-    await expect(page.locator('#sign-in-reason').textContent()).resolves.toBe('You have signed out.');
-    await expect(page.locator('#log li').count()).resolves.toBe(0);
-    await expect(page.getByText('Something private.').count()).resolves.toBe(0);
-    const me = await page.evaluate(async () => (await fetch('/auth/me')).status);
-    expect(me).toBe(401);
-    const cookies = await current().context.cookies();
-    expect(cookies.find((c) => c.name === 'perf-bff.sid')).toBeUndefined();
-  });
-
   test('on a phone-width screen, everything fits without sideways scrolling', async () => {
     const page = await open({ width: 375, height: 740 });
     await page.locator('#username').waitFor();
     await expectAccessible(page, 'phone width, sign-in form');
     await signIn(page);
-    site.standIn.enqueue({ reply: `${words(40, 'supercalifragilistic')} ${'x'.repeat(120)}`, chunkDelayMs: 0 });
+    running().standIn.enqueue({ reply: `${words(40, 'supercalifragilistic')} ${'x'.repeat(120)}`, chunkDelayMs: 0 });
     await send(page, 'a long reply with a very long word');
     await waitForAnswer(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -376,22 +220,6 @@ describe('the chat page', () => {
     await expectAccessible(page, 'sign-in form, signed out');
   });
 
-  test('when the server cannot be reached as the page loads, the sign-in alert says so once the form is on screen', async () => {
-    const page = await open();
-    await page.locator('#username').waitFor();
-    await page.route('**/auth/me', (route) => route.abort('connectionrefused'));
-    await page.addInitScript(watchLiveRegions);
-    await page.reload();
-    await page.getByRole('alert').filter({ hasText: 'Could not reach the server. Check your connection and try again.' }).waitFor();
-    await expect(liveRegionsChangedUnseen(page)).resolves.toEqual([]);
-    await expectAccessible(page, 'sign-in form, server unreachable');
-    // Chromium reports the refused request on the console: that one is this test's doing.
-    const { problems } = current();
-    const refused = problems.filter((line) => line.includes('net::ERR_CONNECTION_REFUSED'));
-    expect(refused.length).toBeLessThanOrEqual(1);
-    problems.splice(0, problems.length, ...problems.filter((line) => !refused.includes(line)));
-  });
-
   test('loads only its own files and asks only its own origin, from sign-in to sign-out', async () => {
     const page = await open();
     await signIn(page);
@@ -405,6 +233,6 @@ describe('the chat page', () => {
     expect(paths).toEqual(
       expect.arrayContaining(['/', '/app.js', '/style.css', '/auth/me', '/auth/login', '/api/chat', '/api/usage', '/auth/logout']),
     );
-    expect(foreignRequests(current(), site.origin)).toEqual([]);
+    expect(foreignRequests(current(), running().origin)).toEqual([]);
   });
 });
