@@ -11,7 +11,7 @@ import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
 import { pingWithin } from './infra/redis';
-import type { LedgerWindow } from './limits/admission';
+import type { LedgerWindow } from './limits/ledger-window';
 import { createPerfDispatcher, PerfClient } from './perf/client';
 import { createStores } from './stores';
 import type { Stores } from './stores';

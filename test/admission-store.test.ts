@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../src/infra/logger';
-import type { AdmissionStore, Limits, LedgerWindow, ReserveResult } from '../src/limits/admission';
+import type { AdmissionStore, Limits, ReserveResult } from '../src/limits/admission';
+import type { LedgerWindow } from '../src/limits/ledger-window';
 import { MemoryAdmissionStore } from '../src/stores/memory-admission';
 import { RedisAdmissionStore } from '../src/stores/redis-admission';
 import { createStoreClient } from '../src/stores/redis-client';

@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { createLogger } from '../src/infra/logger';
-import { DAY_WINDOW } from '../src/limits/admission';
+import { DAY_WINDOW } from '../src/limits/ledger-window';
 import { RedisAdmissionStore } from '../src/stores/redis-admission';
 import { createStoreClient } from '../src/stores/redis-client';
 import { modes, sharedStandIn, startHarness } from './helpers/harness';

@@ -2,8 +2,9 @@
 import { execFileSync, fork, spawn } from 'node:child_process';
 import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { listening } from '../../test/helpers/net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -163,23 +164,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** Resolves once something accepts TCP connections on the port. */
 export async function waitForPort(port: number, entry?: Tracked, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (entry?.exited === true) throw new Error(`${entry.name} exited (code ${entry.code}) while starting; see bench/logs/`);
-    if (await accepts(port)) return;
+    if (await listening(port)) return;
     await sleep(50);
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);

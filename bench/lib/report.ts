@@ -106,6 +106,21 @@ const fmt = {
 
 const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
+/** A row of milliseconds: X, the reference, what X adds, and the target it is held to (if any). */
+function msRow(figure: string, x: number, reference: [name: string, ms: number], target?: { text: string; met: boolean }): Row {
+  const [name, ms] = reference;
+  return [
+    figure,
+    fmt.ms(x),
+    `${name} ${fmt.ms(ms)}`,
+    fmt.signedMs(x - ms),
+    target?.text ?? '(reported)',
+    target === undefined ? '' : verdict(target.met),
+  ];
+}
+
+const reportedMs = (figure: string, x: number, p: number): Row => msRow(figure, x, ['P', p]);
+
 /** Rows of [figure, X, reference, X against reference, target, verdict]. */
 export function tableRows(f: Figures): Row[] {
   return [
@@ -126,30 +141,9 @@ export function tableRows(f: Figures): Row[] {
       '0',
       verdict(f.peak.x_errors === 0 && f.peak.p_errors === 0),
     ],
-    [
-      '2 latency p50 at c=1',
-      fmt.ms(f.latency.x_p50_ms),
-      `P ${fmt.ms(f.latency.p_p50_ms)}`,
-      fmt.signedMs(f.latency.added_p50_ms),
-      '<= +1 ms',
-      verdict(f.latency.met),
-    ],
-    [
-      '  latency p99 at c=1',
-      fmt.ms(f.latency.x_p99_ms),
-      `P ${fmt.ms(f.latency.p_p99_ms)}`,
-      fmt.signedMs(f.latency.added_p99_ms),
-      '(reported)',
-      '',
-    ],
-    [
-      '3 stream first byte p50',
-      fmt.ms(f.ttfb.x_ms),
-      `direct ${fmt.ms(f.ttfb.direct_ms)}`,
-      fmt.signedMs(f.ttfb.added_ms),
-      '<= +2 ms',
-      verdict(f.ttfb.met),
-    ],
+    msRow('2 latency p50 at c=1', f.latency.x_p50_ms, ['P', f.latency.p_p50_ms], { text: '<= +1 ms', met: f.latency.met }),
+    reportedMs('  latency p99 at c=1', f.latency.x_p99_ms, f.latency.p_p99_ms),
+    msRow('3 stream first byte p50', f.ttfb.x_ms, ['direct', f.ttfb.direct_ms], { text: '<= +2 ms', met: f.ttfb.met }),
     ['  (P, for comparison)', '', `P ${fmt.ms(f.ttfb.p_ms)}`, fmt.signedMs(f.ttfb.p_ms - f.ttfb.direct_ms), '', ''],
     ...streamRows(f.streams),
     [
@@ -183,31 +177,10 @@ function streamRows(s: StreamsFigure): Row[] {
       'no event lost',
       verdict(s.lossless),
     ],
-    [
-      `  largest gap, a chunk every ${s.chunk_delay_ms} ms`,
-      fmt.ms(s.x_largest_gap_ms),
-      `P ${fmt.ms(s.p_largest_gap_ms)}`,
-      fmt.signedMs(s.x_largest_gap_ms - s.p_largest_gap_ms),
-      '(reported)',
-      '',
-    ],
+    reportedMs(`  largest gap, a chunk every ${s.chunk_delay_ms} ms`, s.x_largest_gap_ms, s.p_largest_gap_ms),
     ['  most streams open at once', `${s.x_most_open}`, `P ${s.p_most_open}`, '', `${s.count}`, verdict(s.x_most_open === s.count)],
-    [
-      '  largest gap once all are open',
-      fmt.ms(s.x_largest_gap_after_open_ms),
-      `P ${fmt.ms(s.p_largest_gap_after_open_ms)}`,
-      fmt.signedMs(s.x_largest_gap_after_open_ms - s.p_largest_gap_after_open_ms),
-      '(reported)',
-      '',
-    ],
-    [
-      '  time until all are open',
-      fmt.ms(s.x_all_open_ms),
-      `P ${fmt.ms(s.p_all_open_ms)}`,
-      fmt.signedMs(s.x_all_open_ms - s.p_all_open_ms),
-      '(reported)',
-      '',
-    ],
+    reportedMs('  largest gap once all are open', s.x_largest_gap_after_open_ms, s.p_largest_gap_after_open_ms),
+    reportedMs('  time until all are open', s.x_all_open_ms, s.p_all_open_ms),
     [
       '  RSS per open stream',
       fmt.kb(s.x_rss_per_stream),

@@ -65,20 +65,6 @@ export interface AdmissionStore {
   status(user: string, limits: Limits): Promise<{ rate: RateState; budget: BudgetStatus }>;
 }
 
-export interface LedgerWindow {
-  windowMs: number;
-  /** Spend is grouped per bucket; a bucket lapses whole once its end has left the window. */
-  bucketMs: number;
-  /** A reservation never settled (an instance died) after this long stays charged for good. */
-  staleReservationMs: number;
-}
-
-export const DAY_WINDOW: LedgerWindow = {
-  windowMs: 24 * 3600 * 1000,
-  bucketMs: 15 * 60 * 1000,
-  staleReservationMs: 6 * 3600 * 1000,
-};
-
 /** The rate state from a window's count and the milliseconds until it resets. */
 export function rateState(limit: number, count: number, msLeft: number, now: number): RateState {
   return {
@@ -88,28 +74,4 @@ export function rateState(limit: number, count: number, msLeft: number, now: num
     allowed: count <= limit,
     retryAfterSeconds: Math.max(1, Math.ceil(msLeft / 1000)),
   };
-}
-
-/**
- * When the oldest spend must have left the window for `amount` to fit, given the buckets in the
- * window (start ms → micros). The Lua script computes the same.
- */
-export function retryAfterForBudget(
-  buckets: Iterable<[number, number]>,
-  total: number,
-  amount: number,
-  budget: number,
-  window: LedgerWindow,
-  now: number,
-): { retryAfterSeconds: number; neverFits: boolean } {
-  const whole = Math.ceil(window.windowMs / 1000);
-  if (amount > budget) return { retryAfterSeconds: whole, neverFits: true };
-  let freed = 0;
-  for (const [start, micros] of [...buckets].sort((a, b) => a[0] - b[0])) {
-    freed += micros;
-    if (total - freed + amount <= budget) {
-      return { retryAfterSeconds: Math.max(1, Math.ceil((start + window.bucketMs + window.windowMs - now) / 1000)), neverFits: false };
-    }
-  }
-  return { retryAfterSeconds: whole, neverFits: false };
 }

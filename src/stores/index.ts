@@ -1,8 +1,9 @@
 import { RedisStore } from 'connect-redis';
 import type { SessionData, Store } from 'express-session';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { AdmissionStore, LedgerWindow } from '../limits/admission';
-import { DAY_WINDOW } from '../limits/admission';
+import type { AdmissionStore } from '../limits/admission';
+import { DAY_WINDOW } from '../limits/ledger-window';
+import type { LedgerWindow } from '../limits/ledger-window';
 import { DeadlineSessionStore } from './deadline-session-store';
 import { MemoryAdmissionStore } from './memory-admission';
 import { MemorySessionStore } from './memory-session-store';

@@ -1,14 +1,7 @@
-import type {
-  AdmissionStore,
-  AdmitRequest,
-  AdmitResult,
-  BudgetStatus,
-  LedgerWindow,
-  Limits,
-  RateState,
-  SettleOutcome,
-} from '../limits/admission';
-import { rateState, retryAfterForBudget } from '../limits/admission';
+import type { AdmissionStore, AdmitRequest, AdmitResult, BudgetStatus, Limits, RateState, SettleOutcome } from '../limits/admission';
+import { rateState } from '../limits/admission';
+import { retryAfterForBudget } from '../limits/ledger-window';
+import type { LedgerWindow } from '../limits/ledger-window';
 
 interface Account {
   buckets: Map<number, number>;

@@ -1,15 +1,7 @@
 import { withDeadline } from '../infra/deadline';
-import type {
-  AdmissionStore,
-  AdmitRequest,
-  AdmitResult,
-  BudgetStatus,
-  LedgerWindow,
-  Limits,
-  RateState,
-  SettleOutcome,
-} from '../limits/admission';
+import type { AdmissionStore, AdmitRequest, AdmitResult, BudgetStatus, Limits, RateState, SettleOutcome } from '../limits/admission';
 import { rateState } from '../limits/admission';
+import type { LedgerWindow } from '../limits/ledger-window';
 import type { RedisClient } from './redis-client';
 import type { WindowArgs } from './redis-scripts';
 

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
 import { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
-import type { LedgerWindow } from '../../src/limits/admission';
+import type { LedgerWindow } from '../../src/limits/ledger-window';
 import { serve } from '../../src/serve';
 import type { Stores } from '../../src/stores';
 import { createStoreClient } from '../../src/stores/redis-client';

@@ -122,17 +122,7 @@ export async function startRedis(options: { args?: (port: number) => string[]; s
   return handle;
 }
 
-/** True when something accepts TCP connections on the port (redis is gone when this is false). */
-export function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { listening } from '../helpers/net';
 
 // ---------------------------------------------------------------- the Perf stand-in
 
@@ -141,6 +131,35 @@ export async function startStandIn(apiKeys: string[]): Promise<{ standIn: PerfSt
   const url = await standIn.listen(0, '127.0.0.1');
   cleanups.push(() => standIn.close());
   return { standIn, url };
+}
+
+// ---------------------------------------------------------------- a suite's pieces
+
+export interface Suite {
+  redis: RedisProcess;
+  standIn: PerfStandIn;
+  perfUrl: string;
+  agent: Agent;
+}
+
+export interface SuiteOptions {
+  /** The Perf keys the stand-in accepts. */
+  keys: string[];
+  /** Users written into the suite's Redis, all with `password`. */
+  users?: string[];
+  password?: string;
+  /** A Redis started with other arguments (TLS, persistence). */
+  redis?: Parameters<typeof startRedis>[0];
+  /** For users written over TLS to a self-signed Redis. */
+  tlsRejectUnauthorized?: boolean;
+}
+
+/** What every process test file starts with: a Redis of its own, the Perf stand-in, its users, an HTTP agent. */
+export async function startSuite(options: SuiteOptions): Promise<Suite> {
+  const redis = await startRedis(options.redis);
+  const { standIn, url: perfUrl } = await startStandIn(options.keys);
+  if (options.users !== undefined) await seedUsers(redis.url, options.users, options.password ?? '', options.tlsRejectUnauthorized);
+  return { redis, standIn, perfUrl, agent: newAgent() };
 }
 
 // ---------------------------------------------------------------- the app

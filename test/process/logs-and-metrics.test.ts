@@ -1,18 +1,7 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { AppProcess } from './harness';
-import {
-  call,
-  COOKIE_NAME,
-  newAgent,
-  productionEnv,
-  seedUsers,
-  signIn,
-  startApp,
-  startRedis,
-  startStandIn,
-  stopEverything,
-} from './harness';
+import { call, COOKIE_NAME, productionEnv, signIn, startApp, startSuite, stopEverything } from './harness';
 import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 // Distinctive values: if any of them shows up in a log line, something leaked.
@@ -29,14 +18,13 @@ const cookies: string[] = [];
 let jsonRequestId = '';
 
 beforeAll(async () => {
-  const redis = await startRedis();
-  const started = await startStandIn([KEY]);
-  standIn = started.standIn;
-  await seedUsers(redis.url, ['lena', 'budgy'], PASSWORD);
+  const suite = await startSuite({ keys: [KEY], users: ['lena', 'budgy'], password: PASSWORD });
+  ({ standIn, agent } = suite);
+  const { redis } = suite;
   app = await startApp(
     productionEnv({
       PERF_API_KEY: KEY,
-      PERF_BASE_URL: started.url,
+      PERF_BASE_URL: suite.perfUrl,
       REDIS_URL: redis.url,
       METRICS_TOKEN,
       RATE_LIMIT_REQUESTS: '4',
@@ -44,7 +32,6 @@ beforeAll(async () => {
       DAILY_BUDGET_USD: '0.02',
     }),
   );
-  agent = newAgent();
 
   // What the metrics must count afterwards:
   for (let i = 0; i < 2; i++) {

@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { AppProcess, RedisProcess } from './harness';
-import { call, newAgent, productionEnv, seedUsers, signIn, startApp, startRedis, startStandIn, stopEverything, waitFor } from './harness';
+import { call, newAgent, productionEnv, signIn, startApp, startSuite, stopEverything, waitFor } from './harness';
 import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 const KEY = 'pk_test_hangsuite_00001';
@@ -14,12 +14,9 @@ let agent: Agent;
 let cookie: string;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const started = await startStandIn([KEY]);
-  standIn = started.standIn;
-  await seedUsers(redis.url, ['hang'], PASSWORD);
-  app = await startApp(productionEnv({ PERF_API_KEY: KEY, PERF_BASE_URL: started.url, REDIS_URL: redis.url, RATE_LIMIT_REQUESTS: '1000' }));
-  agent = newAgent();
+  let perfUrl: string;
+  ({ redis, standIn, perfUrl, agent } = await startSuite({ keys: [KEY], users: ['hang'], password: PASSWORD }));
+  app = await startApp(productionEnv({ PERF_API_KEY: KEY, PERF_BASE_URL: perfUrl, REDIS_URL: redis.url, RATE_LIMIT_REQUESTS: '1000' }));
   cookie = await signIn(agent, app.url, 'hang', PASSWORD);
 });
 

@@ -1,20 +1,7 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { Answer, AppProcess, RedisProcess } from './harness';
-import {
-  call,
-  listening,
-  newAgent,
-  productionEnv,
-  seedUsers,
-  signIn,
-  startApp,
-  startRedis,
-  startStandIn,
-  stopEverything,
-  tempDir,
-  waitFor,
-} from './harness';
+import { call, listening, productionEnv, signIn, startApp, startSuite, stopEverything, tempDir, waitFor } from './harness';
 
 const KEY = 'pk_test_outagesuite_0001';
 const PASSWORD = 'outage test password';
@@ -30,24 +17,20 @@ const cookies: string[] = [];
 beforeAll(async () => {
   // Persistence on, like a managed Redis: what was written before the crash is there after it.
   const dir = tempDir();
-  redis = await startRedis({
-    args: (port) => ['--port', String(port), '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
-  });
-  const started = await startStandIn([KEY]);
-  standIn = started.standIn;
+  const args = (port: number) => ['--port', String(port), '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+  let perfUrl: string;
+  ({ redis, standIn, perfUrl, agent } = await startSuite({ keys: [KEY], users: USERS, password: PASSWORD, redis: { args } }));
   standIn.setDefaults({ delayMs: 20 });
-  await seedUsers(redis.url, USERS, PASSWORD);
   app = await startApp(
     productionEnv({
       PERF_API_KEY: KEY,
-      PERF_BASE_URL: started.url,
+      PERF_BASE_URL: perfUrl,
       REDIS_URL: redis.url,
       RATE_LIMIT_REQUESTS: '1000',
       DAILY_BUDGET_USD: '100',
       METRICS_TOKEN,
     }),
   );
-  agent = newAgent();
   for (const user of USERS) cookies.push(await signIn(agent, app.url, user, PASSWORD));
 });
 

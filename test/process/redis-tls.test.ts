@@ -2,19 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Agent } from 'undici';
 import type { RedisProcess } from './harness';
-import {
-  call,
-  newAgent,
-  productionEnv,
-  seedUsers,
-  signIn,
-  startApp,
-  startRedis,
-  startStandIn,
-  stopEverything,
-  tempDir,
-  waitFor,
-} from './harness';
+import { call, productionEnv, signIn, startApp, startSuite, stopEverything, tempDir, waitFor } from './harness';
 
 const KEY = 'pk_test_tlssuite_0001';
 const PASSWORD = 'tls test password';
@@ -29,51 +17,19 @@ beforeAll(async () => {
   const dir = tempDir();
   cert = path.join(dir, 'redis.crt');
   const key = path.join(dir, 'redis.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  redis = await startRedis({
-    scheme: 'rediss',
-    args: (port) => [
-      '--port',
-      '0',
-      '--tls-port',
-      String(port),
-      '--tls-cert-file',
-      cert,
-      '--tls-key-file',
-      key,
-      '--tls-ca-cert-file',
-      cert,
-      '--tls-auth-clients',
-      'no',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
+  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'];
+  execFileSync('openssl', [...'req -x509 -newkey rsa:2048 -nodes -days 1 -keyout'.split(' '), key, '-out', cert, ...subject], {
+    stdio: 'ignore',
   });
-  ({ url: perfUrl } = await startStandIn([KEY]));
-  await seedUsers(redis.url, ['tess'], PASSWORD, false);
-  agent = newAgent();
+  const tls = ['--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'];
+  const args = (port: number) => ['--port', '0', '--tls-port', String(port), ...tls, '--save', '', '--appendonly', 'no'];
+  ({ redis, perfUrl, agent } = await startSuite({
+    keys: [KEY],
+    users: ['tess'],
+    password: PASSWORD,
+    redis: { scheme: 'rediss', args },
+    tlsRejectUnauthorized: false,
+  }));
 });
 
 afterAll(stopEverything);

@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import type { RedisProcess } from './harness';
-import { addUserWithCli, call, newAgent, productionEnv, signIn, startApp, startRedis, startStandIn, stopEverything } from './harness';
+import { addUserWithCli, call, productionEnv, signIn, startApp, startSuite, stopEverything } from './harness';
 
 const KEY = 'pk_test_rotationsuite_0001';
 const PASSWORD = 'alice rotation password';
@@ -12,9 +12,7 @@ let perfUrl: string;
 let agent: Agent;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  ({ url: perfUrl } = await startStandIn([KEY]));
-  agent = newAgent();
+  ({ redis, perfUrl, agent } = await startSuite({ keys: [KEY] }));
 });
 
 afterAll(stopEverything);

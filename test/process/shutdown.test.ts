@@ -1,20 +1,7 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { RedisProcess } from './harness';
-import {
-  beginRequest,
-  call,
-  listening,
-  newAgent,
-  productionEnv,
-  seedUsers,
-  signIn,
-  startApp,
-  startRedis,
-  startStandIn,
-  stopEverything,
-  waitFor,
-} from './harness';
+import { beginRequest, call, listening, productionEnv, signIn, startApp, startSuite, stopEverything, waitFor } from './harness';
 import { STAND_IN_COST_USD } from '../../src/dev/perf-stand-in';
 
 const OLD_KEY = 'pk_test_shutdownsuite_old_0001';
@@ -28,10 +15,7 @@ let perfUrl: string;
 let agent: Agent;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  ({ standIn, url: perfUrl } = await startStandIn([OLD_KEY, NEW_KEY]));
-  await seedUsers(redis.url, ['sam'], PASSWORD);
-  agent = newAgent();
+  ({ redis, standIn, perfUrl, agent } = await startSuite({ keys: [OLD_KEY, NEW_KEY], users: ['sam'], password: PASSWORD }));
 });
 
 afterAll(stopEverything);
