@@ -44,7 +44,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/page/**/*.test.ts'],
     },
   ],
-  // The suite mostly waits on sockets, child processes and Chromium: three workers keep two cores busy.
-  maxWorkers: 3,
+  // The suite mostly waits on sockets, child processes and Chromium: two workers keep the two cores busy without crowding them.
+  maxWorkers: 2,
   testTimeout: 30000,
 };

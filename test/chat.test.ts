@@ -173,7 +173,8 @@ describe.each(modes())('POST /api/chat (%s stores)', (mode) => {
     const elapsed = Date.now() - started;
     expect(res.body.error.type).toBe('upstream_timeout');
     expect(elapsed).toBeGreaterThanOrEqual(750);
-    expect(elapsed).toBeLessThan(800 + 400);
+    // Perf never answers: only the deadline ends the call (the margin is for a loaded machine).
+    expect(elapsed).toBeLessThan(800 + 1000);
   });
 
   test("Perf 400 becomes 400 invalid_request without Perf's wording", async () => {
