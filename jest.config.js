@@ -1,5 +1,4 @@
 /** @type {import('jest').Config} */
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
 
 /**
  * The chat page's modules (public/*.js) are browser ES modules. For the "page" tests swc parses
@@ -13,12 +12,22 @@ const swcFor = (syntax) => [
 ];
 const pageTransform = { '^.+\\.ts$': swcFor('typescript'), '^.+\\.js$': swcFor('ecmascript') };
 
+/**
+ * openid-client and oidc-provider (and what they import) ship only ES modules. Node 20.19+ loads
+ * them with require() in production, but Jest's own module loader cannot: swc turns them into
+ * CommonJS for the tests.
+ */
+const ESM_ONLY = ['openid-client', 'oauth4webapi', 'jose', 'oidc-provider'];
+const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': swcFor('ecmascript') };
+const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
+
 module.exports = {
   projects: [
     {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/process/', '<rootDir>/test/page/'],
     },
@@ -26,6 +35,7 @@ module.exports = {
       displayName: 'process',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/process/**/*.test.ts'],
       // Builds dist/ when it is older than src/: these tests run `node dist/server.js`.
       globalSetup: '<rootDir>/test/process/global-setup.ts',
@@ -34,6 +44,7 @@ module.exports = {
       displayName: 'e2e',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
     {

@@ -16,8 +16,8 @@ import { ui } from './dom.js';
 import { renderConnection, runRetry } from './notice.js';
 import { page } from './page-state.js';
 import { PerfBffError } from './perf-bff-client.js';
-import { showSignIn, signInAlertAfterShow } from './views.js';
-import { offlineText } from './wording.js';
+import { showSignIn, showSignInMethods, signInAlertAfterShow } from './views.js';
+import { offlineText, signInProblem } from './wording.js';
 
 ui.signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -51,12 +51,32 @@ ui.retry.addEventListener('click', runRetry);
 window.addEventListener('online', renderConnection);
 window.addEventListener('offline', renderConnection);
 
+/**
+ * A sign-in with the identity provider that did not complete comes back as /?sign_in_error=…:
+ * taken from the address (so that a reload does not say it again) and explained.
+ * @returns {string | null}
+ */
+function takeSignInProblem() {
+  const url = new URL(window.location.href);
+  const code = url.searchParams.get('sign_in_error');
+  if (code === null) return null;
+  url.searchParams.delete('sign_in_error');
+  window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  return code;
+}
+
 async function boot() {
   renderConnection();
+  const problem = takeSignInProblem();
   try {
-    const me = await bff.me();
-    if (me === null) showSignIn();
-    else enterChat(me.user.username);
+    const [methods, me] = await Promise.all([bff.methods(), bff.me()]);
+    showSignInMethods(methods);
+    if (me === null) {
+      showSignIn();
+      if (problem !== null) signInAlertAfterShow(signInProblem(problem, methods.oidc?.name ?? 'your identity provider'));
+    } else {
+      enterChat(me.user);
+    }
   } catch (err) {
     showSignIn();
     if (!(err instanceof PerfBffError)) signInAlertAfterShow(offlineText('Could not reach the server.'));

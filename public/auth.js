@@ -13,12 +13,14 @@ import { forgetUsage, refreshUsage } from './usage.js';
 import { showChat, showSignIn } from './views.js';
 import { duration, offlineText } from './wording.js';
 
+/** @import { User } from './views.js' */
+
 /**
  * Opens the chat for a signed-in person and fetches what they have left.
- * @param {string} username
+ * @param {User} user
  */
-export function enterChat(username) {
-  showChat(username);
+export function enterChat(user) {
+  showChat(user);
   void refreshUsage();
 }
 
@@ -35,7 +37,7 @@ export async function signIn() {
   ui.signInButton.textContent = 'Signing in…';
   try {
     const { user } = await bff.signIn(username, password);
-    enterChat(user.username);
+    enterChat(user);
   } catch (err) {
     if (!(err instanceof PerfBffError)) {
       ui.signInError.textContent = offlineText('Could not reach the server to sign in.');
@@ -59,8 +61,9 @@ export async function signOut() {
   page.signedIn = false;
   page.inFlight?.abort();
   ui.signOut.disabled = true;
+  let endSessionUrl;
   try {
-    await bff.signOut();
+    ({ endSessionUrl } = await bff.signOut());
   } catch (err) {
     // 401: the session had already ended, which is what signing out wants.
     if (!(err instanceof PerfBffError) || err.status !== 401) {
@@ -82,5 +85,10 @@ export async function signOut() {
   forgetUsage();
   stopCountdown();
   clearNotice();
+  // Signed in through the identity provider: its own session ends too, and it sends the browser back here.
+  if (endSessionUrl !== undefined) {
+    window.location.assign(endSessionUrl);
+    return;
+  }
   showSignIn('You have signed out.');
 }

@@ -91,14 +91,29 @@ export class PerfBffClient {
     );
   }
 
-  /** Ends the session on the server; the cookie is cleared. */
+  /**
+   * Ends the session on the server; the cookie is cleared. Someone who signed in with an identity
+   * provider gets that provider's logout URL, to end the session there too.
+   * @returns {Promise<{ endSessionUrl?: string }>}
+   */
   async signOut() {
-    await this.#send('POST', '/auth/logout');
+    const res = await this.#send('POST', '/auth/logout');
+    if (res.status !== 200) return {};
+    const body = /** @type {{ end_session_url?: unknown }} */ (await res.json());
+    return typeof body.end_session_url === 'string' ? { endSessionUrl: body.end_session_url } : {};
+  }
+
+  /**
+   * How people can sign in here: a password, an identity provider (`login_url` is a page to go to), or both.
+   * @returns {Promise<{ password: boolean, oidc: { name: string, login_url: string } | null }>}
+   */
+  async methods() {
+    return /** @type {any} */ (await (await this.#send('GET', '/auth/methods')).json());
   }
 
   /**
    * The signed-in user and when the session ends, or null when nobody is signed in.
-   * @returns {Promise<{ user: { username: string }, session: { expires_at: string } } | null>}
+   * @returns {Promise<{ user: { username: string, name?: string, email?: string }, session: { expires_at: string } } | null>}
    */
   async me() {
     try {

@@ -7,11 +7,27 @@ import { ui } from './dom.js';
 import { clearNotice } from './notice.js';
 import { page } from './page-state.js';
 
+/** @typedef {{ username: string, name?: string, email?: string }} User */
+
+/**
+ * Offers the ways to sign in the server has: its identity provider, a password, or both.
+ * @param {{ password: boolean, oidc: { name: string, login_url: string } | null }} methods
+ */
+export function showSignInMethods(methods) {
+  ui.providerSignIn.hidden = methods.oidc === null;
+  if (methods.oidc !== null) {
+    ui.providerLink.href = methods.oidc.login_url;
+    ui.providerLink.textContent = `Sign in with ${methods.oidc.name}`;
+  }
+  ui.signInForm.hidden = !methods.password;
+  ui.signInOr.hidden = methods.oidc === null || !methods.password;
+}
+
 /**
  * Shows the chat. The caller refreshes the status line: that needs the server, this does not.
- * @param {string} username
+ * @param {User} user
  */
-export function showChat(username) {
+export function showChat(user) {
   page.signedIn = true;
   ui.loading.hidden = true;
   ui.signIn.hidden = true;
@@ -19,8 +35,9 @@ export function showChat(username) {
   ui.skipLink.hidden = false;
   ui.account.hidden = false;
   ui.status.hidden = false;
-  ui.accountName.textContent = `Signed in as ${username}`;
-  ui.username.value = username;
+  ui.accountName.textContent = `Signed in as ${user.name ?? user.email ?? user.username}`;
+  // Kept for signing in again after a session ends (a password user's name only).
+  if (!user.username.startsWith('oidc:')) ui.username.value = user.username;
   ui.password.value = '';
   ui.signInError.textContent = '';
   updateEmpty();
@@ -44,7 +61,8 @@ export function showSignIn(reason) {
   ui.signInReason.textContent = reason ?? '';
   ui.signInButton.disabled = false;
   ui.signInButton.textContent = 'Sign in';
-  (ui.username.value === '' ? ui.username : ui.password).focus();
+  if (ui.signInForm.hidden) ui.providerLink.focus();
+  else (ui.username.value === '' ? ui.username : ui.password).focus();
 }
 
 /**

@@ -37,3 +37,25 @@ export function serverProblem(error) {
       return 'Something went wrong on the server.';
   }
 }
+
+/**
+ * Why a sign-in with the identity provider did not complete (the server's ?sign_in_error=… code).
+ * @param {string} code
+ * @param {string} provider its name, as the sign-in button shows it
+ */
+export function signInProblem(code, provider) {
+  switch (code) {
+    case 'denied':
+      return `Signing in with ${provider} was cancelled or not allowed. You can try again.`;
+    case 'expired':
+      return 'That sign-in took too long, or was already used. Start again.';
+    case 'invalid':
+      return `The answer from ${provider} could not be checked, so you are not signed in. Start again.`;
+    case 'provider_unavailable':
+      return `${provider} could not be reached. Try again in a moment.`;
+    case 'email_domain':
+      return `Your ${provider} account's email address is not one this service accepts.`;
+    default:
+      return 'Signing in is not possible right now. Try again in a moment.';
+  }
+}

@@ -1,8 +1,13 @@
 import express, { json } from 'express';
 import type { Express, RequestHandler } from 'express';
+import type { OidcProvider } from './auth/oidc/provider';
+import { oidcRoutes } from './auth/oidc/routes';
+import { TransactionCookie } from './auth/oidc/transaction';
+import { passwordSignIn } from './auth/password-sign-in';
 import type { PasswordHasher } from './auth/passwords';
 import { requireUser } from './auth/require-user';
-import { authRoutes } from './auth/routes';
+import { sessionRoutes } from './auth/session-routes';
+import type { SignInMethods } from './auth/session-routes';
 import { sessionMiddleware, sessionSettings, sessionTimeouts } from './auth/sessions';
 import { openAiFace } from './chat/openai/face';
 import { modelsRoute } from './chat/openai/models-route';
@@ -35,8 +40,13 @@ export interface AppDeps {
   ready: () => Promise<boolean>;
   shuttingDown: () => boolean;
   publicDir: string;
+  /** The identity provider, when OIDC_ISSUER is set. */
+  oidc?: OidcProvider | undefined;
   now?: () => number;
 }
+
+/** How long a started OIDC sign-in may take (the provider's login and consent pages included). */
+const OIDC_TRANSACTION_SECONDS = 600;
 
 /** The limits every signed-in user gets. */
 export function limitsFrom(config: Config): Limits {
@@ -51,6 +61,57 @@ const noStore: RequestHandler = function noStore(_req, res, next) {
   res.set('Cache-Control', 'no-store');
   next();
 };
+
+/** /auth: the sign-in methods configured, and the session's own routes. */
+function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, now: () => number): express.Router {
+  const { config, stores, metrics } = deps;
+  const router = express.Router();
+  const methods: SignInMethods = { password: config.passwordSignIn };
+  if (config.passwordSignIn) {
+    router.use(
+      passwordSignIn({
+        session,
+        sessionIndex: stores.sessionIndex,
+        users: stores.users,
+        passwords: deps.passwords,
+        loginThrottle: stores.loginThrottle,
+        loginIpThrottle: stores.loginIpThrottle,
+        now,
+        onFailedLogin: () => metrics.failedSignIns.inc(),
+      }),
+    );
+  }
+  const oidc = deps.oidc;
+  if (config.oidc !== undefined && config.publicUrl !== undefined && oidc !== undefined) {
+    const transactions = new TransactionCookie({
+      secrets: config.sessionSecrets,
+      secureCookie: session.secureCookie,
+      ttlSeconds: OIDC_TRANSACTION_SECONDS,
+      now,
+    });
+    router.use(
+      oidcRoutes({
+        provider: oidc,
+        transactions,
+        issuer: config.oidc.issuer,
+        allowedEmailDomains: config.oidc.allowedEmailDomains,
+        publicUrl: config.publicUrl,
+        session,
+        sessionIndex: stores.sessionIndex,
+        users: stores.users,
+        now,
+        logger: deps.logger,
+      }),
+    );
+    methods.oidc = {
+      name: config.oidc.providerName,
+      loginUrl: '/auth/oidc/login',
+      endSessionUrl: (idToken) => oidc.endSessionUrl(idToken),
+    };
+  }
+  router.use(sessionRoutes({ session, sessionIndex: stores.sessionIndex, methods, now }));
+  return router;
+}
 
 /** Builds the app from its dependencies: the middleware order and the routes; no I/O of its own. */
 export function createApp(deps: AppDeps): Express {
@@ -79,23 +140,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(['/api', '/auth'], corsForAllowedOrigins(crossSite));
   app.use('/api/v1', openAiFace);
-  app.use(
-    '/auth',
-    noStore,
-    guard,
-    bodyType,
-    ...sessions,
-    authRoutes({
-      session,
-      users: stores.users,
-      passwords: deps.passwords,
-      loginThrottle: stores.loginThrottle,
-      loginIpThrottle: stores.loginIpThrottle,
-      logger,
-      now,
-      onFailedLogin: () => metrics.failedSignIns.inc(),
-    }),
-  );
+  app.use('/auth', noStore, guard, bodyType, ...sessions, authRouter(deps, session, now));
 
   const limits = limitsFrom(config);
   const chat = {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import type { Agent } from 'undici';
 import { createApp } from './app';
+import { OidcProvider } from './auth/oidc/provider';
 import { createPasswordHasher } from './auth/passwords';
 import type { PasswordHasher, ScryptCost } from './auth/passwords';
 import { sessionSettings, sessionTtlSeconds } from './auth/sessions';
@@ -70,6 +71,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
     shuttingDown: () => shuttingDown,
     publicDir: options.publicDir ?? path.join(__dirname, '..', 'public'),
+    oidc: oidcProvider(config, logger),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return {
@@ -104,6 +106,21 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
     delay(5000),
   ]);
   return redis;
+}
+
+/** The identity provider's client, when OIDC_ISSUER is set (discovery waits for the first sign-in). */
+function oidcProvider(config: Config, logger: Logger): OidcProvider | undefined {
+  const { oidc, publicUrl } = config;
+  if (oidc === undefined || publicUrl === undefined) return undefined;
+  return new OidcProvider({
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    clientSecret: oidc.clientSecret,
+    scopes: oidc.scopes,
+    redirectUri: `${publicUrl}/auth/oidc/callback`,
+    postLogoutRedirectUri: `${publicUrl}/`,
+    logger,
+  });
 }
 
 interface PerfTarget {

@@ -37,8 +37,25 @@ export interface Config {
   readonly sessionCookieSameSite: 'strict' | 'lax' | 'none';
   /** Models a caller may ask for by name; '*' lets any name through. Leaving `model` out is always allowed (Perf routes). */
   readonly allowedModels: readonly string[] | '*';
+  /** Sign-in with a local username and password (users made with `npm run users`). */
+  readonly passwordSignIn: boolean;
+  /** Sign-in with an OpenID Connect provider, when OIDC_ISSUER is set. */
+  readonly oidc: OidcConfig | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly metricsToken: string | undefined;
+}
+
+export interface OidcConfig {
+  /** The issuer (discovery) URL. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Absent for a public client (PKCE alone). */
+  readonly clientSecret: string | undefined;
+  readonly scopes: string;
+  /** Lowercased; empty: any email, or none. */
+  readonly allowedEmailDomains: readonly string[];
+  /** Shown on the page: "Sign in with <name>". */
+  readonly providerName: string;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +198,29 @@ const schema = z.object({
         z.array(z.string().regex(MODEL_PATTERN, 'must list model names such as gpt-4o-mini, comma-separated (or *)')).min(1),
       ]),
     ),
+  PASSWORD_SIGN_IN: boolean(true),
+  OIDC_ISSUER: optionalText.pipe(z.url({ protocol: /^https?$/, error: "must be the provider's issuer URL (https://…)" }).optional()),
+  OIDC_CLIENT_ID: optionalText,
+  OIDC_CLIENT_SECRET: optionalText,
+  OIDC_SCOPES: optionalText
+    .transform((v) => v ?? 'openid email profile')
+    .pipe(
+      z
+        .string()
+        .regex(/(^|\s)openid(\s|$)/, 'must include openid')
+        .regex(/^[\w.:/-]+( [\w.:/-]+)*$/, 'must be scopes separated by spaces'),
+    ),
+  OIDC_ALLOWED_EMAIL_DOMAINS: optionalText
+    .transform((v) =>
+      v === undefined
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim().toLowerCase())
+            .filter((s) => s !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must list email domains such as example.com'))),
+  OIDC_PROVIDER_NAME: optionalText.pipe(z.string().max(40, 'must be at most 40 characters').optional()),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -224,6 +264,15 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
         'SESSION_COOKIE_SAMESITE=none needs NODE_ENV=production: browsers accept SameSite=None only on a Secure (https) cookie',
       );
     }
+    if (e.OIDC_ISSUER !== undefined) {
+      if (e.OIDC_CLIENT_ID === undefined) problems.push('OIDC_CLIENT_ID is required with OIDC_ISSUER');
+      if (e.PUBLIC_URL === undefined)
+        problems.push('PUBLIC_URL is required with OIDC_ISSUER (the redirect URI is PUBLIC_URL/auth/oidc/callback)');
+      if (production && !e.OIDC_ISSUER.startsWith('https://') && !LOOPBACK_URL.test(e.OIDC_ISSUER))
+        problems.push('OIDC_ISSUER must be https:// in production');
+    }
+    if (!e.PASSWORD_SIGN_IN && e.OIDC_ISSUER === undefined)
+      problems.push('PASSWORD_SIGN_IN=false needs OIDC_ISSUER: otherwise nobody could sign in');
     if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
     }
@@ -261,6 +310,18 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     publicUrl: e.PUBLIC_URL,
     sessionCookieSameSite: e.SESSION_COOKIE_SAMESITE,
     allowedModels: e.ALLOWED_MODELS === '*' ? '*' : Object.freeze(e.ALLOWED_MODELS),
+    passwordSignIn: e.PASSWORD_SIGN_IN,
+    oidc:
+      e.OIDC_ISSUER === undefined
+        ? undefined
+        : Object.freeze({
+            issuer: e.OIDC_ISSUER,
+            clientId: e.OIDC_CLIENT_ID ?? '',
+            clientSecret: e.OIDC_CLIENT_SECRET,
+            scopes: e.OIDC_SCOPES,
+            allowedEmailDomains: Object.freeze(e.OIDC_ALLOWED_EMAIL_DOMAINS),
+            providerName: e.OIDC_PROVIDER_NAME ?? new URL(e.OIDC_ISSUER).hostname,
+          }),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
   });

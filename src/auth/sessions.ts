@@ -4,9 +4,20 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../config';
 import { HttpError } from '../http/errors';
 
+/** Who a session belongs to. `username` is the id everything is keyed by (limits, ledger, logs). */
+export interface SessionUser {
+  username: string;
+  /** From the identity provider, for display. */
+  name?: string;
+  email?: string;
+  provider?: 'oidc';
+}
+
 declare module 'express-session' {
   interface SessionData {
-    user?: { username: string };
+    user?: SessionUser;
+    /** Kept server-side for the provider's logout (id_token_hint); never sent to the browser. */
+    oidc?: { idToken?: string };
     /** Epoch ms: sign-in time, for the absolute timeout. */
     createdAt?: number;
     /** Epoch ms: last activity we wrote down, for the idle timeout. */

@@ -8,6 +8,8 @@ import { DeadlineSessionStore } from './deadline-session-store';
 import { MemoryAdmissionStore } from './memory-admission';
 import { MemorySessionStore } from './memory-session-store';
 import { RedisAdmissionStore } from './redis-admission';
+import { MemorySessionIndex, RedisSessionIndex } from './session-index';
+import type { SessionIndex } from './session-index';
 import type { RedisClient } from './redis-client';
 import { createThrottle } from './throttles';
 import { MemoryUserStore, RedisUserStore } from './user-store';
@@ -17,6 +19,8 @@ import type { UserStore } from './user-store';
 export interface Stores {
   mode: 'redis' | 'memory';
   sessions: Store;
+  /** Each user's open sessions, so that they can all be ended at once. */
+  sessionIndex: SessionIndex;
   users: UserStore;
   /** The chat rate limit and the spend ledger. */
   admission: AdmissionStore;
@@ -50,9 +54,15 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
     redis,
   );
   if (redis === undefined) {
+    const sessions = new MemorySessionStore({
+      maxSessions: options.maxMemorySessions ?? 10_000,
+      ttlSeconds: options.sessionTtlSeconds,
+      now,
+    });
     return {
       mode: 'memory',
-      sessions: new MemorySessionStore({ maxSessions: options.maxMemorySessions ?? 10_000, ttlSeconds: options.sessionTtlSeconds, now }),
+      sessions,
+      sessionIndex: new MemorySessionIndex(sessions, now),
       users: new MemoryUserStore(),
       admission: new MemoryAdmissionStore(window, now),
       loginThrottle,
@@ -65,6 +75,7 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
     sessions: new DeadlineSessionStore(
       new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: options.sessionTtlSeconds, disableTouch: true }),
     ),
+    sessionIndex: new RedisSessionIndex(redis, prefix, now),
     users: new RedisUserStore(redis, prefix),
     admission: new RedisAdmissionStore(redis, prefix, window, now),
     loginThrottle,

@@ -2,9 +2,15 @@ import { withDeadline } from '../infra/deadline';
 import type { RedisClient } from './redis-client';
 
 export interface UserRecord {
+  /** The user's id: a local username, or `oidc:…` for someone from the identity provider. */
   username: string;
-  passwordHash: string;
+  /** Local users only: `scrypt$…` (see auth/passwords.ts). */
+  passwordHash?: string;
   createdAt: string;
+  /** From the identity provider's claims, for `npm run users -- list`. */
+  email?: string;
+  name?: string;
+  lastSignInAt?: string;
 }
 
 /** Where accounts live: Redis in production, a Map in the embedded default. */

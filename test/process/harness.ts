@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
@@ -38,14 +37,6 @@ export function tempDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'perf-bff-process-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -122,7 +113,8 @@ export async function startRedis(options: { args?: (port: number) => string[]; s
   return handle;
 }
 
-export { listening } from '../helpers/net';
+export { freePort, listening } from '../helpers/net';
+import { freePort } from '../helpers/net';
 
 // ---------------------------------------------------------------- the Perf stand-in
 
@@ -282,20 +274,25 @@ export async function signIn(agent: Agent, base: string, username: string, passw
   return cookie.split(';')[0] ?? '';
 }
 
-/** Runs the real users CLI (`npm run users -- add <name>` without the npm wrapper), password on stdin. */
-export async function addUserWithCli(
+/** Runs the real users CLI (`npm run users -- …` without the npm wrapper), with `input` on stdin. */
+export async function runUsersCli(
   env: Record<string, string>,
-  username: string,
-  password: string,
+  args: string[],
+  input = '',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = track(spawn(process.execPath, [CLI, 'add', username], { env, cwd: tempDir(), stdio: ['pipe', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [CLI, ...args], { env, cwd: tempDir(), stdio: ['pipe', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin?.end(`${password}\n`);
+  child.stdin?.end(input);
   const { code } = await exited(child);
   return { code, stdout, stderr };
+}
+
+/** `npm run users -- add <name>`, the password on stdin. */
+export function addUserWithCli(env: Record<string, string>, username: string, password: string) {
+  return runUsersCli(env, ['add', username], `${password}\n`);
 }
 
 // ---------------------------------------------------------------- users and raw sockets

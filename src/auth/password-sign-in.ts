@@ -5,23 +5,22 @@ import { z } from 'zod';
 import { JSON_BODY_TYPES } from '../http/cross-site';
 import { HttpError } from '../http/errors';
 import { withDeadline } from '../infra/deadline';
-import type { Logger } from '../infra/logger';
+import type { SessionIndex } from '../stores/session-index';
 import type { UserStore } from '../stores/user-store';
 import type { PasswordHasher } from './passwords';
-import { requireUser } from './require-user';
-import { sessionCookieName } from './sessions';
+import { startSession } from './session-lifecycle';
 import type { SessionSettings } from './sessions';
 import { normalizeUsername } from './usernames';
 
-export interface AuthOptions {
+export interface PasswordSignInOptions {
   session: SessionSettings;
+  sessionIndex: SessionIndex;
   users: UserStore;
   passwords: PasswordHasher;
   /** Counts sign-in attempts per username + IP; a success clears the count. */
   loginThrottle: RateLimiterAbstract;
   /** Counts sign-in attempts per IP over all usernames; a success gives its attempt back. */
   loginIpThrottle: RateLimiterAbstract;
-  logger: Logger;
   now: () => number;
   onFailedLogin?: () => void;
 }
@@ -31,22 +30,12 @@ const credentials = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 
-/** express-session's callback methods as promises. */
-function settle(call: (done: (err?: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    call((err) => {
-      if (err === undefined || err === null) resolve();
-      else reject(err instanceof Error ? err : new Error('session store error'));
-    });
-  });
-}
+const unavailable = () => new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
+const wrong = () => new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
 
-const regenerate = (req: Express.Request) => settle((done) => req.session.regenerate(done));
-const save = (req: Express.Request) => settle((done) => req.session.save(done));
-const destroy = (req: Express.Request) => settle((done) => req.session.destroy(done));
-
-export function authRoutes(deps: AuthOptions): Router {
-  const { session, users, passwords, loginThrottle, loginIpThrottle, now } = deps;
+/** POST /auth/login: local users, with scrypt hashes (npm run users). */
+export function passwordSignIn(options: PasswordSignInOptions): Router {
+  const { users, passwords, loginThrottle, loginIpThrottle } = options;
   const router = Router();
   // text/plain only gets this far from our own page (see http/cross-site.ts).
   const body = json({ limit: '8kb', strict: true, type: JSON_BODY_TYPES });
@@ -66,49 +55,31 @@ export function authRoutes(deps: AuthOptions): Router {
         const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
         throw new HttpError(429, 'too_many_attempts', 'Too many sign-in attempts; wait before trying again.', retryAfter);
       }
-      throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
+      throw unavailable();
     }
-    let user;
-    try {
-      user = await users.get(username);
-    } catch {
-      // Redis away: a 503 like every other route that needs it, not a 500.
-      throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
-    }
+    // Redis away: a 503 like every other route that needs it, not a 500.
+    const user = await users.get(username).catch(() => Promise.reject(unavailable()));
     if (!(await passwords.verify(parsed.data.password, user?.passwordHash)) || user === undefined) {
-      deps.onFailedLogin?.();
-      throw new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
+      options.onFailedLogin?.();
+      throw wrong();
     }
     // Best effort: if it fails, the failures stay counted until their window ends.
     await withDeadline(Promise.all([loginThrottle.delete(throttleKey), loginIpThrottle.reward(ip, 1)]), 'sign-in throttle').catch(
       () => undefined,
     );
-    // A new session id on every sign-in: an id planted before sign-in is worth nothing after it.
-    await regenerate(req);
-    const t = now();
-    req.session.user = { username: user.username };
-    req.session.createdAt = t;
-    req.session.lastSeenAt = t;
-    await save(req);
+    const verifiedHash = user.passwordHash;
+    await startSession(
+      req,
+      { username: user.username },
+      {
+        index: options.sessionIndex,
+        settings: options.session,
+        now: options.now,
+        // The password checked above is still the user's (not changed, nor the user removed, meanwhile).
+        stillValid: async () => (await users.get(username))?.passwordHash === verifiedHash,
+      },
+    );
     res.status(200).json({ user: { username: user.username } });
-  });
-
-  router.post('/logout', async function logout(req, res) {
-    if ((req as { session?: unknown }).session !== undefined && req.session.user !== undefined) await destroy(req);
-    res.clearCookie(sessionCookieName(session.secureCookie), {
-      path: '/',
-      httpOnly: true,
-      secure: session.secureCookie,
-      sameSite: session.sameSite,
-    });
-    res.status(204).end();
-  });
-
-  router.get('/me', requireUser, function me(req, res) {
-    const createdAt = req.session.createdAt ?? now();
-    const lastSeenAt = req.session.lastSeenAt ?? now();
-    const expiresAt = Math.min(lastSeenAt + session.idleTimeoutSeconds * 1000, createdAt + session.absoluteTimeoutSeconds * 1000);
-    res.json({ user: { username: req.session.user?.username }, session: { expires_at: new Date(expiresAt).toISOString() } });
   });
 
   return router;
