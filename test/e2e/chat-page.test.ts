@@ -39,6 +39,7 @@ describe('the chat page', () => {
 
   test('when the form is sent empty, the alert (rendered all along) says what is missing', async () => {
     const page = await open();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
     await page.evaluate(watchLiveRegions);
     await expect(axFacts(page, '#sign-in-error')).resolves.toEqual({ inTree: true, role: 'alert', name: '', description: '' });
     await page.getByRole('button', { name: 'Sign in' }).click();
