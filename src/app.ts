@@ -93,7 +93,6 @@ function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, 
       oidcRoutes({
         provider: oidc,
         transactions,
-        issuer: config.oidc.issuer,
         allowedEmailDomains: config.oidc.allowedEmailDomains,
         publicUrl: config.publicUrl,
         session,

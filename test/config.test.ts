@@ -162,3 +162,41 @@ describe('loadConfig: frontends', () => {
     expect(problems({ SESSION_COOKIE_SAMESITE: 'loose' })).toEqual(['SESSION_COOKIE_SAMESITE must be strict, lax or none']);
   });
 });
+
+describe('loadConfig: sign-in', () => {
+  const OIDC = { OIDC_ISSUER: 'https://idp.example.com/', OIDC_CLIENT_ID: 'bff', PUBLIC_URL: 'https://chat.example.com' };
+
+  test('OIDC_ISSUER turns OIDC on, with its defaults', () => {
+    expect(loadConfig(OIDC).oidc).toEqual({
+      issuer: 'https://idp.example.com/',
+      clientId: 'bff',
+      clientSecret: undefined,
+      scopes: 'openid email profile',
+      allowedEmailDomains: [],
+      providerName: 'idp.example.com',
+    });
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(loadConfig({}).passwordSignIn).toBe(true);
+  });
+
+  test('OIDC_ISSUER needs OIDC_CLIENT_ID and PUBLIC_URL; every missing one is named at once', () => {
+    expect(problems({ OIDC_ISSUER: 'https://idp.example.com' })).toEqual([
+      'OIDC_CLIENT_ID is required with OIDC_ISSUER',
+      'PUBLIC_URL is required with OIDC_ISSUER (the redirect URI is PUBLIC_URL/auth/oidc/callback)',
+    ]);
+  });
+
+  test('in production the issuer is https (a provider on this machine aside)', () => {
+    expect(problems({ ...PROD, ...OIDC, OIDC_ISSUER: 'http://idp.example.com' })).toEqual(['OIDC_ISSUER must be https:// in production']);
+    expect(problems({ ...PROD, ...OIDC, OIDC_ISSUER: 'http://127.0.0.1:9000' })).toEqual([]);
+  });
+
+  test('PASSWORD_SIGN_IN=false needs a provider; the scopes must include openid; domains are lowercased', () => {
+    expect(problems({ PASSWORD_SIGN_IN: 'false' })).toEqual(['PASSWORD_SIGN_IN=false needs OIDC_ISSUER: otherwise nobody could sign in']);
+    expect(problems({ ...OIDC, OIDC_SCOPES: 'email profile' })).toEqual(['OIDC_SCOPES must include openid']);
+    expect(loadConfig({ ...OIDC, OIDC_ALLOWED_EMAIL_DOMAINS: 'Example.COM, other.org' }).oidc?.allowedEmailDomains).toEqual([
+      'example.com',
+      'other.org',
+    ]);
+  });
+});

@@ -52,8 +52,14 @@ export class OidcProvider {
     });
   }
 
-  /** Checks the provider's answer and exchanges its code; the ID token's claims come back. */
-  async complete(callbackUrl: URL, transaction: Transaction): Promise<{ claims: ProviderClaims; idToken: string | undefined }> {
+  /**
+   * Checks the provider's answer and exchanges its code. Back come the person's claims, the issuer
+   * as the provider names itself (not as OIDC_ISSUER happens to be spelled), and the ID token.
+   */
+  async complete(
+    callbackUrl: URL,
+    transaction: Transaction,
+  ): Promise<{ claims: ProviderClaims; issuer: string; idToken: string | undefined }> {
     const config = await this.discovered();
     let tokens;
     try {
@@ -81,7 +87,7 @@ export class OidcProvider {
     if (typeof claims.email === 'string') result.email = claims.email;
     if (typeof claims.email_verified === 'boolean') result.emailVerified = claims.email_verified;
     if (typeof claims.name === 'string') result.name = claims.name;
-    return { claims: result, idToken: tokens.id_token };
+    return { claims: result, issuer: config.serverMetadata().issuer, idToken: tokens.id_token };
   }
 
   /** The provider's logout URL, when it has one (end_session_endpoint). */

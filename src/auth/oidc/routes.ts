@@ -14,7 +14,6 @@ import type { TransactionCookie } from './transaction';
 export interface OidcRoutesOptions {
   provider: OidcProvider;
   transactions: TransactionCookie;
-  issuer: string;
   allowedEmailDomains: readonly string[];
   /** The app's external origin: the callback URL is rebuilt from it, never from the Host header. */
   publicUrl: string;
@@ -77,13 +76,13 @@ export function oidcRoutes(options: OidcRoutesOptions): Router {
       backToPage(res, failure);
       return;
     }
-    const { claims, idToken } = result;
+    const { claims, issuer, idToken } = result;
     if (!emailAllowed(claims, options.allowedEmailDomains)) {
       logger.warn({ reason: 'email_domain' }, 'OIDC sign-in refused: email domain not allowed');
       backToPage(res, 'email_domain');
       return;
     }
-    const username = oidcUserId(options.issuer, claims.sub);
+    const username = oidcUserId(issuer, claims.sub);
     try {
       const known = await options.users.get(username);
       const now = new Date(options.now()).toISOString();
