@@ -9,7 +9,7 @@
  * - The conversation lives in this page only (conversation.js); the server stores no prompts.
  * - Every request goes to our own origin; the session cookie is HttpOnly and never touched here.
  */
-import { enterChat, signIn, signOut } from './auth.js';
+import { enterChat, signIn, signInAsGuest, signOut } from './auth.js';
 import { bff } from './bff.js';
 import { send } from './chat.js';
 import { ui } from './dom.js';
@@ -22,6 +22,10 @@ import { offlineText, signInProblem } from './wording.js';
 ui.signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void signIn();
+});
+
+ui.guestButton.addEventListener('click', () => {
+  void signInAsGuest();
 });
 
 ui.signOut.addEventListener('click', () => {

@@ -56,6 +56,23 @@ export async function signIn() {
   }
 }
 
+/** "Try without signing in": a guest session on the operator's guest plan. */
+export async function signInAsGuest() {
+  ui.signInError.textContent = '';
+  ui.guestButton.disabled = true;
+  try {
+    const { user } = await bff.guest();
+    enterChat(user);
+  } catch (err) {
+    if (!(err instanceof PerfBffError)) ui.signInError.textContent = offlineText('Could not reach the server.');
+    else if (err.status === 429)
+      ui.signInError.textContent = `Too many new sessions from here. Try again in ${duration(err.retryAfter ?? 60)}.`;
+    else ui.signInError.textContent = 'Trying without an account is not possible right now.';
+  } finally {
+    ui.guestButton.disabled = false;
+  }
+}
+
 export async function signOut() {
   // From here on, late answers (a usage refresh, the aborted stream) must not act on the page.
   page.signedIn = false;

@@ -33,6 +33,8 @@ export const ui = {
   providerSignIn: byId('provider-sign-in', HTMLElement),
   providerLink: byId('provider-link', HTMLAnchorElement),
   signInOr: byId('sign-in-or', HTMLElement),
+  guestSignIn: byId('guest-sign-in', HTMLElement),
+  guestButton: byId('guest-button', HTMLButtonElement),
   signInButton: byId('sign-in-button', HTMLButtonElement),
   chat: byId('chat', HTMLElement),
   empty: byId('empty', HTMLElement),

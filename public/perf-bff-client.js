@@ -32,6 +32,7 @@
  */
 /**
  * @typedef {object} Usage GET /api/usage
+ * @property {string} plan
  * @property {{ limit: number, remaining: number, reset: number }} rate_limit
  * @property {{ limit_usd: number | null, spent_usd: number, reserved_usd: number, remaining_usd: number | null, reset: number | null }} budget
  */
@@ -104,8 +105,17 @@ export class PerfBffClient {
   }
 
   /**
-   * How people can sign in here: a password, an identity provider (`login_url` is a page to go to), or both.
-   * @returns {Promise<{ password: boolean, oidc: { name: string, login_url: string } | null }>}
+   * A session without an account, on the operator's guest plan (when the server offers one).
+   * @returns {Promise<{ user: { username: string, guest: true } }>}
+   */
+  async guest() {
+    return /** @type {Promise<{ user: { username: string, guest: true } }>} */ ((await this.#send('POST', '/auth/guest')).json());
+  }
+
+  /**
+   * How people can sign in here: a password, an identity provider (`login_url` is a page to go
+   * to), trying without an account (`guest`), or several of these.
+   * @returns {Promise<{ password: boolean, guest: boolean, oidc: { name: string, login_url: string } | null }>}
    */
   async methods() {
     return /** @type {any} */ (await (await this.#send('GET', '/auth/methods')).json());
@@ -113,7 +123,7 @@ export class PerfBffClient {
 
   /**
    * The signed-in user and when the session ends, or null when nobody is signed in.
-   * @returns {Promise<{ user: { username: string, name?: string, email?: string }, session: { expires_at: string } } | null>}
+   * @returns {Promise<{ user: { username: string, name?: string, email?: string, guest?: true }, session: { expires_at: string } } | null>}
    */
   async me() {
     try {

@@ -7,13 +7,14 @@ import { ui } from './dom.js';
 import { clearNotice } from './notice.js';
 import { page } from './page-state.js';
 
-/** @typedef {{ username: string, name?: string, email?: string }} User */
+/** @typedef {{ username: string, name?: string, email?: string, guest?: true }} User */
 
 /**
  * Offers the ways to sign in the server has: its identity provider, a password, or both.
- * @param {{ password: boolean, oidc: { name: string, login_url: string } | null }} methods
+ * @param {{ password: boolean, guest?: boolean, oidc: { name: string, login_url: string } | null }} methods
  */
 export function showSignInMethods(methods) {
+  ui.guestSignIn.hidden = methods.guest !== true;
   ui.providerSignIn.hidden = methods.oidc === null;
   if (methods.oidc !== null) {
     ui.providerLink.href = methods.oidc.login_url;
@@ -35,9 +36,10 @@ export function showChat(user) {
   ui.skipLink.hidden = false;
   ui.account.hidden = false;
   ui.status.hidden = false;
-  ui.accountName.textContent = `Signed in as ${user.name ?? user.email ?? user.username}`;
+  ui.accountName.textContent =
+    user.guest === true ? 'Trying without an account' : `Signed in as ${user.name ?? user.email ?? user.username}`;
   // Kept for signing in again after a session ends (a password user's name only).
-  if (!user.username.startsWith('oidc:')) ui.username.value = user.username;
+  if (!user.username.includes(':')) ui.username.value = user.username;
   ui.password.value = '';
   ui.signInError.textContent = '';
   updateEmpty();

@@ -3,6 +3,7 @@ import type { Express, RequestHandler } from 'express';
 import type { OidcProvider } from './auth/oidc/provider';
 import { oidcRoutes } from './auth/oidc/routes';
 import { TransactionCookie } from './auth/oidc/transaction';
+import { guestSignIn } from './auth/guest-sign-in';
 import { passwordSignIn } from './auth/password-sign-in';
 import type { PasswordHasher } from './auth/passwords';
 import { requireUser } from './auth/require-user';
@@ -25,7 +26,9 @@ import { pseudonymFor, requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
 import type { Logger } from './infra/logger';
 import type { Metrics } from './infra/metrics';
-import type { Limits } from './limits/admission';
+import { GlobalBudgetWatch } from './chat/budget-watch';
+import { callerOf, entitlementOf } from './chat/caller-plan';
+import type { PlanSettings } from './chat/caller-plan';
 import type { PerfClient } from './perf/client';
 import type { Stores } from './stores';
 
@@ -48,12 +51,13 @@ export interface AppDeps {
 /** How long a started OIDC sign-in may take (the provider's login and consent pages included). */
 const OIDC_TRANSACTION_SECONDS = 600;
 
-/** The limits every signed-in user gets. */
-export function limitsFrom(config: Config): Limits {
+/** The plans, and the budgets above every user's, as the chat routes use them. */
+export function planSettingsFrom(config: Config): PlanSettings {
   return {
-    requestsPerWindow: config.rateLimitRequests,
-    windowSeconds: config.rateLimitWindowSeconds,
-    budgetMicros: config.dailyBudgetMicros > 0 ? config.dailyBudgetMicros : null,
+    plans: config.plans,
+    defaultPlan: config.defaultPlan,
+    guestPlan: config.guestPlan,
+    pools: { globalDailyBudgetMicros: config.globalDailyBudgetMicros, guestPoolDailyBudgetMicros: config.guestPoolDailyBudgetMicros },
   };
 }
 
@@ -66,13 +70,19 @@ const noStore: RequestHandler = function noStore(_req, res, next) {
 function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, now: () => number): express.Router {
   const { config, stores, metrics } = deps;
   const router = express.Router();
-  const methods: SignInMethods = { password: config.passwordSignIn };
+  const methods: SignInMethods = { password: config.passwordSignIn, guest: config.guestPlan !== undefined };
+  if (config.guestPlan !== undefined) {
+    router.use(
+      guestSignIn({ session, sessionIndex: stores.sessionIndex, plan: config.guestPlan, ipThrottle: stores.loginIpThrottle, now }),
+    );
+  }
   if (config.passwordSignIn) {
     router.use(
       passwordSignIn({
         session,
         sessionIndex: stores.sessionIndex,
         users: stores.users,
+        planStore: stores.plans,
         passwords: deps.passwords,
         loginThrottle: stores.loginThrottle,
         loginIpThrottle: stores.loginIpThrottle,
@@ -98,6 +108,8 @@ function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, 
         session,
         sessionIndex: stores.sessionIndex,
         users: stores.users,
+        planStore: stores.plans,
+        planFromClaim: config.oidc.planClaim === undefined ? undefined : { plans: new Set(config.plans.keys()) },
         now,
         logger: deps.logger,
       }),
@@ -141,25 +153,34 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', openAiFace);
   app.use('/auth', noStore, guard, bodyType, ...sessions, authRouter(deps, session, now));
 
-  const limits = limitsFrom(config);
+  const plans = planSettingsFrom(config);
   const chat = {
     perf,
     admission: stores.admission,
+    planStore: stores.plans,
+    spend: stores.spend,
+    plans,
+    globalWatch: new GlobalBudgetWatch(logger, (ratio) => metrics.globalBudgetUsedRatio.set(ratio)),
     logger,
     metrics,
-    limits,
-    maxCostPerCallMicros: config.maxCostPerCallMicros,
-    allowedModels: config.allowedModels,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    now,
   };
-  const countRefused = countRefusedRequest({ store: stores.admission, limits, onRejected: () => metrics.rateLimitRejections.inc() });
+  const countRefused = countRefusedRequest({
+    store: stores.admission,
+    windowsOf: (req) => {
+      const { caller, plan } = callerOf(req, plans);
+      return entitlementOf(plans, caller, plan).windows;
+    },
+    onRejected: () => metrics.rateLimitRejections.inc(),
+  });
   const chatBody = json({ limit: '1mb', strict: true, type: JSON_BODY_TYPES });
   const api = express.Router();
   api.post('/chat', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseChatRequest }), countRefused);
   api.post('/v1/chat/completions', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseOpenAiRequest }), countRefused);
-  api.get('/v1/models', requireUser, modelsRoute({ allowedModels: config.allowedModels }));
-  api.get('/usage', requireUser, usageRoute({ admission: stores.admission, limits }));
+  api.get('/v1/models', requireUser, modelsRoute({ planStore: stores.plans, plans }));
+  api.get('/usage', requireUser, usageRoute({ admission: stores.admission, planStore: stores.plans, plans }));
   app.use('/api', noStore, guard, ...sessions, api);
 
   app.use(['/api', '/auth'], notFound);

@@ -119,6 +119,7 @@ function oidcProvider(config: Config, logger: Logger): OidcProvider | undefined 
     scopes: oidc.scopes,
     redirectUri: `${publicUrl}/auth/oidc/callback`,
     postLogoutRedirectUri: `${publicUrl}/`,
+    planClaim: oidc.planClaim,
     logger,
   });
 }
@@ -150,6 +151,7 @@ async function buildStores(
     prefix: config.redisKeyPrefix,
     sessionTtlSeconds: sessionTtlSeconds(sessionSettings(config), now),
     login: { maxFailures: config.loginMaxFailures, maxFailuresPerIp: config.loginMaxFailuresPerIp, blockSeconds: config.loginBlockSeconds },
+    spendHistoryDays: config.spendHistoryDays,
     now,
     ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
   });

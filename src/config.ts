@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { usdToMicros } from './limits/money';
+import { parsePlans, planFrom } from './limits/plans';
+import type { Plan, Plans } from './limits/plans';
 
 /** Everything the process can be told from its environment, validated once at start. */
 export interface Config {
@@ -37,6 +40,18 @@ export interface Config {
   readonly sessionCookieSameSite: 'strict' | 'lax' | 'none';
   /** Models a caller may ask for by name; '*' lets any name through. Leaving `model` out is always allowed (Perf routes). */
   readonly allowedModels: readonly string[] | '*';
+  /** Every plan; without PLANS_FILE, one plan named "default" made of the settings above. */
+  readonly plans: Plans;
+  /** The plan of a user who was given none. */
+  readonly defaultPlan: string;
+  /** When set, visitors may chat without an account, on this plan (per session and per address). */
+  readonly guestPlan: string | undefined;
+  /** All guests together may spend this much per rolling 24 h (null: no pool limit). */
+  readonly guestPoolDailyBudgetMicros: number | null;
+  /** The operator's ceiling on the whole bill per rolling 24 h; null: none. */
+  readonly globalDailyBudgetMicros: number | null;
+  /** Days of per-user spend kept for `npm run users -- usage`. */
+  readonly spendHistoryDays: number;
   /** Sign-in with a local username and password (users made with `npm run users`). */
   readonly passwordSignIn: boolean;
   /** Sign-in with an OpenID Connect provider, when OIDC_ISSUER is set. */
@@ -56,6 +71,8 @@ export interface OidcConfig {
   readonly allowedEmailDomains: readonly string[];
   /** Shown on the page: "Sign in with <name>". */
   readonly providerName: string;
+  /** A claim whose value names the user's plan; undefined: DEFAULT_PLAN (or what the operator set). */
+  readonly planClaim: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -221,6 +238,28 @@ const schema = z.object({
     )
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must list email domains such as example.com'))),
   OIDC_PROVIDER_NAME: optionalText.pipe(z.string().max(40, 'must be at most 40 characters').optional()),
+  PLANS_FILE: optionalText,
+  DEFAULT_PLAN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a plan name')
+      .optional(),
+  ),
+  GUEST_PLAN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a plan name')
+      .optional(),
+  ),
+  GUEST_POOL_DAILY_BUDGET_USD: usd(0, 1_000_000, 1),
+  GLOBAL_DAILY_BUDGET_USD: usd(0, 100_000_000, 0),
+  SPEND_HISTORY_DAYS: integer(1, 400, 35),
+  OIDC_PLAN_CLAIM: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\w.:/-]{1,100}$/, 'must be a claim name')
+      .optional(),
+  ),
   LOG_LEVEL: z
     .string()
     .trim()
@@ -239,7 +278,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Validates the whole environment and reports every problem at once.
  * `generateSecret` is injected so that tests stay deterministic.
  */
-export function loadConfig(env: Env, generateSecret: () => string = randomSecret): Config {
+export function loadConfig(env: Env, generateSecret: () => string = randomSecret, readFile: (path: string) => string = readText): Config {
   const parsed = schema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -277,6 +316,16 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
     }
   }
+  const plans = parsed.success ? plansFrom(parsed.data, readFile, problems) : new Map<string, Plan>();
+  if (parsed.success) {
+    const e = parsed.data;
+    const defaultPlan = e.DEFAULT_PLAN ?? 'default';
+    if (!plans.has(defaultPlan) && plans.size > 0)
+      problems.push(`DEFAULT_PLAN "${defaultPlan}" is not a plan in PLANS_FILE (${[...plans.keys()].join(', ')})`);
+    if (e.GUEST_PLAN !== undefined && !plans.has(e.GUEST_PLAN) && plans.size > 0)
+      problems.push(`GUEST_PLAN "${e.GUEST_PLAN}" is not a plan (${[...plans.keys()].join(', ')})`);
+    if (e.OIDC_PLAN_CLAIM !== undefined && e.OIDC_ISSUER === undefined) problems.push('OIDC_PLAN_CLAIM needs OIDC_ISSUER');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -310,6 +359,12 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     publicUrl: e.PUBLIC_URL,
     sessionCookieSameSite: e.SESSION_COOKIE_SAMESITE,
     allowedModels: e.ALLOWED_MODELS === '*' ? '*' : Object.freeze(e.ALLOWED_MODELS),
+    plans,
+    defaultPlan: e.DEFAULT_PLAN ?? 'default',
+    guestPlan: e.GUEST_PLAN,
+    guestPoolDailyBudgetMicros: usdToMicros(e.GUEST_POOL_DAILY_BUDGET_USD) > 0 ? usdToMicros(e.GUEST_POOL_DAILY_BUDGET_USD) : null,
+    globalDailyBudgetMicros: usdToMicros(e.GLOBAL_DAILY_BUDGET_USD) > 0 ? usdToMicros(e.GLOBAL_DAILY_BUDGET_USD) : null,
+    spendHistoryDays: e.SPEND_HISTORY_DAYS,
     passwordSignIn: e.PASSWORD_SIGN_IN,
     oidc:
       e.OIDC_ISSUER === undefined
@@ -321,10 +376,44 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
             scopes: e.OIDC_SCOPES,
             allowedEmailDomains: Object.freeze(e.OIDC_ALLOWED_EMAIL_DOMAINS),
             providerName: e.OIDC_PROVIDER_NAME ?? new URL(e.OIDC_ISSUER).hostname,
+            planClaim: e.OIDC_PLAN_CLAIM,
           }),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
   });
+}
+
+type Settings = z.output<typeof schema>;
+
+/**
+ * The plans: PLANS_FILE's, or else one plan named "default" made of the rate-limit, budget, cap
+ * and model settings, so that a deployment without a plans file keeps working as it did.
+ */
+function plansFrom(e: Settings, readFile: (path: string) => string, problems: string[]): Map<string, Plan> {
+  if (e.PLANS_FILE === undefined) {
+    const plan = planFrom(e.DEFAULT_PLAN ?? 'default', {
+      requests_per_window: e.RATE_LIMIT_REQUESTS,
+      window_seconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      daily_budget_usd: e.DAILY_BUDGET_USD,
+      max_cost_per_call: e.MAX_COST_PER_CALL,
+      models: e.ALLOWED_MODELS,
+    });
+    return new Map([[plan.name, plan]]);
+  }
+  let text: string;
+  try {
+    text = readFile(e.PLANS_FILE);
+  } catch (err) {
+    problems.push(`PLANS_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${e.PLANS_FILE}`);
+    return new Map();
+  }
+  const { plans, problems: found } = parsePlans(text);
+  problems.push(...found.map((p) => `PLANS_FILE ${p}`));
+  return new Map(plans);
+}
+
+function readText(path: string): string {
+  return readFileSync(path, 'utf8');
 }
 
 function randomSecret(): string {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../src/infra/logger';
-import type { AdmissionStore, Limits, ReserveResult } from '../src/limits/admission';
+import type { AdmissionStore, Budget, ReserveResult, Window } from '../src/limits/admission';
 import type { LedgerWindow } from '../src/limits/ledger-window';
 import { MemoryAdmissionStore } from '../src/stores/memory-admission';
 import { RedisAdmissionStore } from '../src/stores/redis-admission';
@@ -11,7 +11,17 @@ import { startRedis, stopEverything } from './process/harness';
 
 const WINDOW: LedgerWindow = { windowMs: 24 * 3600_000, bucketMs: 15 * 60_000, staleReservationMs: 6 * 3600_000 };
 const HOUR = 3600_000;
+/** A user's window and budget, as a plan would give them. */
+interface Limits {
+  requestsPerWindow: number;
+  windowSeconds: number;
+  budgetMicros: number | null;
+}
 const BUDGET: Limits = { requestsPerWindow: 1_000_000, windowSeconds: 60, budgetMicros: 50_000 };
+const windowOf = (user: string, l: Limits): Window[] => [
+  { id: user, requestsPerWindow: l.requestsPerWindow, windowSeconds: l.windowSeconds },
+];
+const budgetOf = (user: string, l: Limits): Budget[] => [{ id: user, budgetMicros: l.budgetMicros }];
 
 let redis: RedisClient;
 let redis2: RedisClient;
@@ -41,15 +51,23 @@ async function reserve(
   amount: number,
   limits: Limits = BUDGET,
 ): Promise<ReserveResult | undefined> {
-  return (await store.admit({ user, reservationId: id, capMicros: amount, limits })).reservation;
+  return (await store.admit({ reservationId: id, capMicros: amount, windows: windowOf(user, limits), budgets: budgetOf(user, limits) }))
+    .reservation;
 }
+
+const settleOne = (store: AdmissionStore, user: string, id: string, outcome: Parameters<AdmissionStore['settle']>[2]) =>
+  store.settle(id, [user], outcome);
+const standing = async (store: AdmissionStore, user: string, limits: Limits = BUDGET) => {
+  const s = await store.status(windowOf(user, limits), budgetOf(user, limits));
+  return { rate: s.rates[0], budget: s.budgets[0] };
+};
 
 describe.each(implementations)('%s admission store: the ledger', (_name, make) => {
   let clock: number;
   let store: AdmissionStore;
   let user: string;
   const now = () => clock;
-  const budget = async () => (await store.status(user, BUDGET)).budget;
+  const budget = async () => (await standing(store, user)).budget;
   beforeEach(() => {
     clock = Date.UTC(2026, 10, 27, 10, 0, 0);
     store = make(now);
@@ -63,55 +81,60 @@ describe.each(implementations)('%s admission store: the ledger', (_name, make) =
 
   test('charge: the reported cost replaces the reservation exactly', async () => {
     await reserve(store, user, 'r1', 10_000);
-    await store.settle(user, 'r1', { kind: 'charge', micros: 123 });
+    await settleOne(store, user, 'r1', { kind: 'charge', micros: 123 });
     expect(await budget()).toMatchObject({ usedMicros: 123, reservedMicros: 0 });
   });
 
   test("charge above the cap: the whole reported cost is charged (Perf's cap is soft)", async () => {
     await reserve(store, user, 'r1', 10_000);
-    await store.settle(user, 'r1', { kind: 'charge', micros: 12_500 });
+    await settleOne(store, user, 'r1', { kind: 'charge', micros: 12_500 });
     expect(await budget()).toMatchObject({ usedMicros: 12_500, reservedMicros: 0 });
   });
 
   test('keep: the whole reservation stays charged', async () => {
     await reserve(store, user, 'r1', 10_000);
-    await store.settle(user, 'r1', { kind: 'keep' });
+    await settleOne(store, user, 'r1', { kind: 'keep' });
     expect(await budget()).toMatchObject({ usedMicros: 10_000, reservedMicros: 0 });
   });
 
   test('release: nothing is charged', async () => {
     await reserve(store, user, 'r1', 10_000);
-    await store.settle(user, 'r1', { kind: 'release' });
+    await settleOne(store, user, 'r1', { kind: 'release' });
     expect(await budget()).toMatchObject({ usedMicros: 0, reservedMicros: 0, resetAt: null });
   });
 
   test('settling twice changes nothing the second time', async () => {
     await reserve(store, user, 'r1', 10_000);
-    await store.settle(user, 'r1', { kind: 'charge', micros: 100 });
-    await store.settle(user, 'r1', { kind: 'release' });
-    await store.settle(user, 'unknown', { kind: 'release' });
+    await settleOne(store, user, 'r1', { kind: 'charge', micros: 100 });
+    await settleOne(store, user, 'r1', { kind: 'release' });
+    await settleOne(store, user, 'unknown', { kind: 'release' });
     expect(await budget()).toMatchObject({ usedMicros: 100, reservedMicros: 0 });
   });
 
   test('a reservation that does not fit is refused with the seconds until enough spend lapses', async () => {
     await reserve(store, user, 'a', 30_000);
-    await store.settle(user, 'a', { kind: 'keep' });
+    await settleOne(store, user, 'a', { kind: 'keep' });
     clock += HOUR;
     await reserve(store, user, 'b', 20_000);
-    await store.settle(user, 'b', { kind: 'keep' });
+    await settleOne(store, user, 'b', { kind: 'keep' });
     // The first 30,000 lapse 24 h after the end of their 15-minute bucket: 23 h 15 min from now.
-    expect(await reserve(store, user, 'c', 10_000)).toEqual({ ok: false, retryAfterSeconds: 23 * 3600 + 15 * 60, neverFits: false });
+    expect(await reserve(store, user, 'c', 10_000)).toEqual({
+      ok: false,
+      retryAfterSeconds: 23 * 3600 + 15 * 60,
+      neverFits: false,
+      refusedBy: 0,
+    });
     clock += 23 * HOUR + 15 * 60_000;
     expect(await reserve(store, user, 'c', 10_000)).toEqual({ ok: true });
   });
 
   test('a cap larger than the whole budget never fits', async () => {
-    expect(await reserve(store, user, 'a', 60_000)).toEqual({ ok: false, retryAfterSeconds: 24 * 3600, neverFits: true });
+    expect(await reserve(store, user, 'a', 60_000)).toEqual({ ok: false, retryAfterSeconds: 24 * 3600, neverFits: true, refusedBy: 0 });
   });
 
   test('spend lapses after the rolling window', async () => {
     await reserve(store, user, 'a', 50_000);
-    await store.settle(user, 'a', { kind: 'keep' });
+    await settleOne(store, user, 'a', { kind: 'keep' });
     expect(await reserve(store, user, 'b', 1)).toMatchObject({ ok: false });
     clock += 24 * HOUR + 15 * 60_000;
     expect(await budget()).toMatchObject({ usedMicros: 0, resetAt: null });
@@ -124,14 +147,14 @@ describe.each(implementations)('%s admission store: the ledger', (_name, make) =
     expect(await budget()).toMatchObject({ usedMicros: 10_000, reservedMicros: 10_000 });
     clock += 1;
     expect(await budget()).toMatchObject({ usedMicros: 10_000, reservedMicros: 0 });
-    await store.settle(user, 'orphan', { kind: 'release' });
+    await settleOne(store, user, 'orphan', { kind: 'release' });
     expect(await budget()).toMatchObject({ usedMicros: 10_000 });
   });
 
   test('with budgets off (null) every call fits, and spend is still counted', async () => {
     const open = { ...BUDGET, budgetMicros: null };
     for (let i = 0; i < 5; i += 1) expect(await reserve(store, user, `r${i}`, 1_000_000, open)).toEqual({ ok: true });
-    expect((await store.status(user, open)).budget).toMatchObject({ limitMicros: null, usedMicros: 5_000_000 });
+    expect((await standing(store, user, open)).budget).toMatchObject({ limitMicros: null, usedMicros: 5_000_000 });
   });
 
   test('200 concurrent reservations of 1,000 against 50,000 let exactly 50 through', async () => {
@@ -154,34 +177,109 @@ describe.each(implementations)('%s admission store: the rate limit', (_name, mak
   });
 
   test('counts requests in a fixed window and says how many are left and when it resets', async () => {
-    const first = await store.admit({ user, reservationId: 'a', capMicros: 1, limits });
+    const first = await store.admit({ reservationId: 'a', capMicros: 1, windows: windowOf(user, limits), budgets: budgetOf(user, limits) });
     expect(first.rate).toMatchObject({ limit: 3, remaining: 2, allowed: true });
     expect(first.rate.resetAt - Math.ceil(clock / 1000)).toBeGreaterThanOrEqual(59);
     expect(first.rate.resetAt - Math.ceil(clock / 1000)).toBeLessThanOrEqual(60);
   });
 
   test('a request over the limit is refused with the seconds left, and reserves nothing', async () => {
-    for (const id of ['a', 'b', 'c'])
-      expect((await store.admit({ user, reservationId: id, capMicros: 1_000, limits })).reservation).toEqual({ ok: true });
-    const refused = await store.admit({ user, reservationId: 'd', capMicros: 1_000, limits });
+    for (const id of ['a', 'b', 'c']) expect(await reserve(store, user, id, 1_000, limits)).toEqual({ ok: true });
+    const refused = await store.admit({
+      reservationId: 'd',
+      capMicros: 1_000,
+      windows: windowOf(user, limits),
+      budgets: budgetOf(user, limits),
+    });
     expect(refused.reservation).toBeUndefined();
     expect(refused.rate).toMatchObject({ allowed: false, remaining: 0 });
     expect(refused.rate.retryAfterSeconds).toBeGreaterThanOrEqual(59);
-    expect((await store.status(user, limits)).budget).toMatchObject({ usedMicros: 3_000, reservedMicros: 3_000 });
+    expect((await standing(store, user, limits)).budget).toMatchObject({ usedMicros: 3_000, reservedMicros: 3_000 });
   });
 
   test('a counted request (refused before admission) spends the window like any other', async () => {
-    expect(await store.hit(user, limits)).toMatchObject({ remaining: 2, allowed: true });
-    await store.hit(user, limits);
-    await store.hit(user, limits);
-    expect(await store.hit(user, limits)).toMatchObject({ remaining: 0, allowed: false });
+    const windows = windowOf(user, limits);
+    expect(await store.hit(windows)).toMatchObject({ remaining: 2, allowed: true });
+    await store.hit(windows);
+    await store.hit(windows);
+    expect(await store.hit(windows)).toMatchObject({ remaining: 0, allowed: false });
   });
 
   test('status reads where the user stands without spending a request', async () => {
-    expect((await store.status(user, limits)).rate).toMatchObject({ limit: 3, remaining: 3, allowed: true });
-    await store.hit(user, limits);
-    expect((await store.status(user, limits)).rate).toMatchObject({ remaining: 2, allowed: true });
-    expect((await store.status(user, limits)).rate).toMatchObject({ remaining: 2 });
+    expect((await standing(store, user, limits)).rate).toMatchObject({ limit: 3, remaining: 3, allowed: true });
+    await store.hit(windowOf(user, limits));
+    expect((await standing(store, user, limits)).rate).toMatchObject({ remaining: 2, allowed: true });
+    expect((await standing(store, user, limits)).rate).toMatchObject({ remaining: 2 });
+  });
+});
+
+describe.each(implementations)('%s admission store: several windows and budgets at once', (_name, make) => {
+  const now = () => Date.UTC(2026, 10, 27, 10, 0, 0);
+  let store: AdmissionStore;
+  let user: string;
+  let pool: string;
+  beforeEach(() => {
+    store = make(now);
+    user = `u-${randomUUID()}`;
+    pool = `pool-${randomUUID()}`;
+  });
+  const admitBoth = (id: string, cap: number, own: number, shared: number) =>
+    store.admit({
+      reservationId: id,
+      capMicros: cap,
+      windows: [{ id: user, requestsPerWindow: 100, windowSeconds: 60 }],
+      budgets: [
+        { id: user, budgetMicros: own },
+        { id: pool, budgetMicros: shared },
+      ],
+    });
+
+  test('a cap is reserved in every budget, and says what each holds now', async () => {
+    expect(await admitBoth('a', 1_000, 10_000, 5_000)).toMatchObject({ reservation: { ok: true }, used: [1_000, 1_000] });
+    expect(await admitBoth('b', 1_000, 10_000, 5_000)).toMatchObject({ reservation: { ok: true }, used: [2_000, 2_000] });
+  });
+
+  test('all or nothing: a full shared budget refuses the call, and names itself, with nothing reserved anywhere', async () => {
+    await admitBoth('a', 4_000, 10_000, 5_000);
+    const refused = await admitBoth('b', 2_000, 10_000, 5_000);
+    expect(refused.reservation).toMatchObject({ ok: false, refusedBy: 1 });
+    const s = await store.status(
+      [],
+      [
+        { id: user, budgetMicros: 10_000 },
+        { id: pool, budgetMicros: 5_000 },
+      ],
+    );
+    expect(s.budgets.map((b) => b.usedMicros)).toEqual([4_000, 4_000]);
+  });
+
+  test('settling closes the reservation in every budget it was made in', async () => {
+    await admitBoth('a', 4_000, 10_000, 5_000);
+    await store.settle('a', [user, pool], { kind: 'charge', micros: 300 });
+    const s = await store.status(
+      [],
+      [
+        { id: user, budgetMicros: 10_000 },
+        { id: pool, budgetMicros: 5_000 },
+      ],
+    );
+    expect(s.budgets.map((b) => [b.usedMicros, b.reservedMicros])).toEqual([
+      [300, 0],
+      [300, 0],
+    ]);
+  });
+
+  test('a request counts in every window; the tightest one speaks for it', async () => {
+    const windows = [
+      { id: user, requestsPerWindow: 10, windowSeconds: 60 },
+      { id: pool, requestsPerWindow: 2, windowSeconds: 60 },
+    ];
+    const admitIn = (id: string) => store.admit({ reservationId: id, capMicros: 1, windows, budgets: [] });
+    expect((await admitIn('a')).rate).toMatchObject({ limit: 2, remaining: 1 });
+    await admitIn('b');
+    const third = await admitIn('c');
+    expect(third.reservation).toBeUndefined();
+    expect(third.rate).toMatchObject({ limit: 2, remaining: 0, allowed: false });
   });
 });
 
@@ -192,7 +290,7 @@ test('two Redis clients (two instances) admitting concurrently never overshoot',
   const results = await Promise.all(Array.from({ length: 300 }, (_, i) => reserve(i % 2 === 0 ? a : b, user, `r${i}`, 700)));
   const granted = results.filter((r) => r?.ok === true).length;
   expect(granted).toBe(Math.floor(50_000 / 700));
-  expect((await a.status(user, BUDGET)).budget.usedMicros).toBe(granted * 700);
+  expect((await standing(a, user)).budget?.usedMicros).toBe(granted * 700);
 });
 
 test('the Redis store survives SCRIPT FLUSH (node-redis re-sends a script on NOSCRIPT)', async () => {

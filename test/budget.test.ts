@@ -25,6 +25,7 @@ describe.each(modes())('spend budget and settling (%s stores)', (mode) => {
     const cookie = await h.sessionCookie();
     const res = await supertest(h.url).get('/api/usage').set('Cookie', cookie).expect(200);
     expect(res.body).toEqual({
+      plan: 'default',
       rate_limit: { limit: 1000, remaining: 1000, reset: expect.any(Number) as number },
       budget: { limit_usd: 0.05, spent_usd: 0, reserved_usd: 0, remaining_usd: 0.05, reset: null },
     });

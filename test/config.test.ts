@@ -200,3 +200,66 @@ describe('loadConfig: sign-in', () => {
     ]);
   });
 });
+
+describe('loadConfig: plans', () => {
+  const files: Record<string, string> = {
+    '/plans.json': JSON.stringify({
+      free: { requests_per_window: 5, window_seconds: 60, daily_budget_usd: 0.1, max_cost_per_call: 0.005, models: ['m'] },
+      pro: { requests_per_window: 50, window_seconds: 60, daily_budget_usd: 5, max_cost_per_call: 0.05, models: '*', max_tokens: 4096 },
+    }),
+    '/broken.json': '{"x": {}}',
+  };
+  const read = (p: string) => {
+    const text = files[p];
+    if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    return text;
+  };
+  const load = (env: Record<string, string>) => loadConfig(env, () => 'g', read);
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      load(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return [...err.problems];
+      throw err;
+    }
+    return [];
+  };
+
+  test('without a plans file, the settings make one plan named "default": nothing changes', () => {
+    const config = load({ RATE_LIMIT_REQUESTS: '7', DAILY_BUDGET_USD: '2', MAX_COST_PER_CALL: '0.02', ALLOWED_MODELS: 'a,b' });
+    expect(config.defaultPlan).toBe('default');
+    expect([...config.plans.values()]).toEqual([
+      {
+        name: 'default',
+        requestsPerWindow: 7,
+        windowSeconds: 60,
+        dailyBudgetMicros: 2_000_000,
+        maxCostPerCallMicros: 20_000,
+        models: ['a', 'b'],
+        maxTokens: undefined,
+      },
+    ]);
+  });
+
+  test('PLANS_FILE gives the plans; DEFAULT_PLAN and GUEST_PLAN must name one of them', () => {
+    const config = load({ PLANS_FILE: '/plans.json', DEFAULT_PLAN: 'free', GUEST_PLAN: 'free' });
+    expect([...config.plans.keys()]).toEqual(['free', 'pro']);
+    expect(config.guestPlan).toBe('free');
+    expect(problemsOf({ PLANS_FILE: '/plans.json', GUEST_PLAN: 'vip' })).toEqual([
+      'DEFAULT_PLAN "default" is not a plan in PLANS_FILE (free, pro)',
+      'GUEST_PLAN "vip" is not a plan (free, pro)',
+    ]);
+  });
+
+  test("a plans file's problems and a missing file are named with the setting", () => {
+    expect(problemsOf({ PLANS_FILE: '/nowhere.json' })).toEqual(['PLANS_FILE cannot be read (ENOENT): /nowhere.json']);
+    expect(problemsOf({ PLANS_FILE: '/broken.json', DEFAULT_PLAN: 'x' })[0]).toMatch(/^PLANS_FILE plan "x" /);
+  });
+
+  test('GLOBAL_DAILY_BUDGET_USD and the guests pool are micro-dollars; 0 means none', () => {
+    expect(load({ GLOBAL_DAILY_BUDGET_USD: '250' }).globalDailyBudgetMicros).toBe(250_000_000);
+    expect(load({}).globalDailyBudgetMicros).toBeNull();
+    expect(load({}).guestPoolDailyBudgetMicros).toBe(1_000_000);
+    expect(load({}).spendHistoryDays).toBe(35);
+  });
+});

@@ -4,7 +4,12 @@ import type { UserStore } from '../src/stores/user-store';
 import { modes, PASSWORD, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
-const accountsOf = (h: Harness) => new Accounts(h.stores.users, h.stores.sessionIndex, h.composition.passwords);
+const accountsOf = (h: Harness) =>
+  new Accounts(
+    { users: h.stores.users, sessions: h.stores.sessionIndex, plans: h.stores.plans },
+    h.composition.passwords,
+    new Set(h.config.plans.keys()),
+  );
 const me = (h: Harness, cookie: string) => supertest(h.url).get('/auth/me').set('Cookie', cookie);
 const chat = (h: Harness, cookie: string) => supertest(h.url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' });
 

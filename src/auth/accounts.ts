@@ -1,3 +1,4 @@
+import type { PlanStore } from '../limits/plans';
 import type { SessionIndex } from '../stores/session-index';
 import type { UserStore } from '../stores/user-store';
 import type { PasswordHasher } from './passwords';
@@ -6,56 +7,82 @@ export interface AccountSummary {
   username: string;
   kind: 'password' | 'oidc';
   email?: string;
+  /** undefined: the default plan. */
+  plan?: string;
   openSessions: number;
+}
+
+export interface AccountStores {
+  users: UserStore;
+  sessions: SessionIndex;
+  plans: PlanStore;
 }
 
 /**
  * What the operator does to accounts (`npm run users`), with revocation built in: a removed user,
- * a changed password or a sign-out ends every session of that user before the call returns.
+ * a changed password or a sign-out ends every session of that user before the call returns. A
+ * plan change needs no sign-out: every instance applies it from the next request on.
  */
 export class Accounts {
   constructor(
-    private readonly users: UserStore,
-    private readonly sessions: SessionIndex,
+    private readonly stores: AccountStores,
     private readonly passwords: PasswordHasher,
+    /** The plans that exist (PLANS_FILE). */
+    private readonly planNames: ReadonlySet<string>,
   ) {}
 
-  /** Adds a local user, or changes an existing one's password (ending their sessions). */
-  async setPassword(username: string, password: string): Promise<{ created: boolean; endedSessions: number }> {
-    const existing = await this.users.get(username);
-    await this.users.put({
+  /** Adds a local user, or changes an existing one's password (ending their sessions); optionally sets their plan. */
+  async setPassword(username: string, password: string, plan?: string): Promise<{ created: boolean; endedSessions: number }> {
+    if (plan !== undefined) this.checkPlan(plan);
+    const existing = await this.stores.users.get(username);
+    await this.stores.users.put({
       ...existing,
       username,
       passwordHash: await this.passwords.hash(password),
       createdAt: existing?.createdAt ?? new Date().toISOString(),
     });
-    return { created: existing === undefined, endedSessions: existing === undefined ? 0 : await this.sessions.revokeAll(username) };
+    if (plan !== undefined) await this.stores.plans.set(username, plan);
+    return { created: existing === undefined, endedSessions: existing === undefined ? 0 : await this.stores.sessions.revokeAll(username) };
+  }
+
+  /** Puts an existing user (local or from the provider) on a plan. */
+  async setPlan(username: string, plan: string): Promise<boolean> {
+    this.checkPlan(plan);
+    if ((await this.stores.users.get(username)) === undefined) return false;
+    await this.stores.plans.set(username, plan);
+    return true;
   }
 
   /** Removes a user and ends their sessions. */
   async remove(username: string): Promise<{ removed: boolean; endedSessions: number }> {
-    const removed = await this.users.remove(username);
-    return { removed, endedSessions: await this.sessions.revokeAll(username) };
+    const removed = await this.stores.users.remove(username);
+    await this.stores.plans.set(username, undefined);
+    return { removed, endedSessions: await this.stores.sessions.revokeAll(username) };
   }
 
   /** Ends every session of a user, who may sign in again. */
   signOut(username: string): Promise<number> {
-    return this.sessions.revokeAll(username);
+    return this.stores.sessions.revokeAll(username);
   }
 
   async list(): Promise<AccountSummary[]> {
-    const names = await this.users.list();
+    const names = await this.stores.users.list();
     return Promise.all(
       names.map(async (username) => {
-        const record = await this.users.get(username);
-        const summary: AccountSummary = {
-          username,
-          kind: record?.passwordHash === undefined ? 'oidc' : 'password',
-          openSessions: await this.sessions.count(username),
-        };
+        const [record, plan, openSessions] = await Promise.all([
+          this.stores.users.get(username),
+          this.stores.plans.get(username),
+          this.stores.sessions.count(username),
+        ]);
+        const summary: AccountSummary = { username, kind: record?.passwordHash === undefined ? 'oidc' : 'password', openSessions };
         if (record?.email !== undefined) summary.email = record.email;
+        if (plan !== undefined) summary.plan = plan;
         return summary;
       }),
     );
+  }
+
+  private checkPlan(plan: string): void {
+    if (!this.planNames.has(plan)) throw new Error(`no plan "${plan}" (plans: ${[...this.planNames].join(', ')})`);
   }
 }

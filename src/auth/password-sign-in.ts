@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { JSON_BODY_TYPES } from '../http/cross-site';
 import { HttpError } from '../http/errors';
 import { withDeadline } from '../infra/deadline';
+import type { PlanStore } from '../limits/plans';
 import type { SessionIndex } from '../stores/session-index';
 import type { UserStore } from '../stores/user-store';
 import type { PasswordHasher } from './passwords';
@@ -16,6 +17,8 @@ export interface PasswordSignInOptions {
   session: SessionSettings;
   sessionIndex: SessionIndex;
   users: UserStore;
+  /** The plan the user is on is remembered in the session (the chat route checks it against the store). */
+  planStore: PlanStore;
   passwords: PasswordHasher;
   /** Counts sign-in attempts per username + IP; a success clears the count. */
   loginThrottle: RateLimiterAbstract;
@@ -68,9 +71,10 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
       () => undefined,
     );
     const verifiedHash = user.passwordHash;
+    const plan = await options.planStore.get(user.username).catch(() => Promise.reject(unavailable()));
     await startSession(
       req,
-      { username: user.username },
+      { username: user.username, ...(plan === undefined ? {} : { plan }) },
       {
         index: options.sessionIndex,
         settings: options.session,

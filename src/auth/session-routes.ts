@@ -8,6 +8,8 @@ import type { SessionSettings } from './sessions';
 export interface SignInMethods {
   /** Local users with a password (POST /auth/login). */
   password: boolean;
+  /** Visitors may chat without an account (GUEST_PLAN). */
+  guest: boolean;
   /** The identity provider's sign-in, when configured. */
   oidc?: { name: string; loginUrl: string; endSessionUrl: (idToken: string | undefined) => Promise<string | undefined> };
 }
@@ -25,6 +27,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
   const router = Router();
   const methodsBody = JSON.stringify({
     password: methods.password,
+    guest: methods.guest,
     oidc: methods.oidc === undefined ? null : { name: methods.oidc.name, login_url: methods.oidc.loginUrl },
   });
 

@@ -11,6 +11,10 @@ export interface SessionUser {
   name?: string;
   email?: string;
   provider?: 'oidc';
+  /** The plan this session last knew the user to be on (checked against the store on every chat). */
+  plan?: string;
+  /** A visitor without an account: limited per client address too. */
+  guest?: { address: string };
 }
 
 declare module 'express-session' {

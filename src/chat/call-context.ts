@@ -8,6 +8,7 @@ import type { CallGuard } from './call-guard';
 /** What the request log line says about the upstream call: metadata only, never text. */
 export interface CallFacts {
   stream: boolean;
+  plan?: string;
   upstream_status?: number;
   attempts?: number;
   model_used?: string;

@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { currentUser } from '../auth/require-user';
 import { errorBody, HttpError, requestIdOf } from '../http/errors';
 import { setRateLimitHeaders } from '../http/rate-limit-headers';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
-import type { AdmissionStore, Limits, SettleOutcome } from '../limits/admission';
-import { microsToUsd, usdToMicros } from '../limits/money';
+import type { AdmissionStore, SettleOutcome } from '../limits/admission';
+import type { Entitlement } from '../limits/entitlement';
+import { microsToUsd } from '../limits/money';
 import { describeOutcome, settlementFor } from '../limits/settle-policy';
 import type { PerfChatBody, PerfClient } from '../perf/client';
-import { admit } from './admission';
+import type { PlanStore } from '../limits/plans';
+import { dayOf } from '../limits/spend';
+import type { SpendLog } from '../limits/spend';
+import { admit, release } from './admission';
+import type { Admission, AdmissionDeps } from './admission';
+import type { GlobalBudgetWatch } from './budget-watch';
 import type { CallContext, CallFacts, Relayed } from './call-context';
 import { CallGuard } from './call-guard';
-import { resolveModel } from './model-policy';
+import { callTerms } from './call-terms';
+import type { CallTerms } from './call-terms';
+import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
+import type { PlanSettings } from './caller-plan';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import type { ChatRequest } from './schema';
@@ -22,63 +30,99 @@ export interface ChatRouteOptions {
   parse: (body: unknown) => ChatRequest;
   perf: PerfClient;
   admission: AdmissionStore;
+  planStore: PlanStore;
+  spend: SpendLog;
+  plans: PlanSettings;
+  globalWatch?: GlobalBudgetWatch | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
-  limits: Limits;
-  maxCostPerCallMicros: number;
-  allowedModels: readonly string[] | '*';
   upstreamTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  now?: () => number;
 }
 
 function validated(options: ChatRouteOptions): ChatRouteOptions {
-  if (!Number.isInteger(options.maxCostPerCallMicros) || options.maxCostPerCallMicros < 1)
-    throw new TypeError('maxCostPerCallMicros must be a whole number of micro-dollars, at least 1');
   for (const name of ['upstreamTimeoutMs', 'streamIdleTimeoutMs'] as const) {
     if (!(options[name] > 0)) throw new TypeError(`${name} must be positive`);
   }
+  if (!options.plans.plans.has(options.plans.defaultPlan))
+    throw new TypeError(`the default plan "${options.plans.defaultPlan}" is not a plan`);
   return options;
 }
 
 /**
- * A chat face's route after the session: validate → rate limit + reserve → call → settle → answer.
- * The relays say how the call ended; the money rule (limits/settle-policy.ts) says what it costs.
+ * A chat face's route after the session: validate → admit under the caller's plan → call → settle
+ * → answer. The relays say how the call ended; the money rule (limits/settle-policy.ts) says what
+ * it costs.
  */
 export function chatRoute(options: ChatRouteOptions): RequestHandler {
   const o = validated(options);
-  const admission = {
+  const now = o.now ?? Date.now;
+  const admission: AdmissionDeps = {
     store: o.admission,
     logger: o.logger,
     onRateLimited: () => o.metrics?.rateLimitRejections.inc(),
     onBudgetExceeded: () => o.metrics?.budgetRejections.inc(),
+    onServiceBudgetExhausted: () => o.metrics?.serviceBudgetRejections.inc(),
   };
-  return async function chat(req: Request, res: Response): Promise<void> {
-    const user = currentUser(req);
-    const parsed = o.parse(req.body);
-    const request: ChatRequest = { ...parsed, model: resolveModel(parsed.model, o.allowedModels) };
-    const capMicros = Math.min(
-      request.max_cost_per_call === undefined ? o.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call),
-      o.maxCostPerCallMicros,
-    );
-    if (capMicros < 1)
-      throw new HttpError(
-        400,
-        'invalid_request',
-        'Field "max_cost_per_call": must be at least 0.000001 USD.',
-        undefined,
-        'max_cost_per_call',
-      );
 
+  /**
+   * Admits the call under the plan the session knows, while the store is asked for the plan the
+   * operator has the caller on now: both in one round trip. When they differ (the plan changed
+   * since), that reservation is handed back and the call admitted again under the right plan.
+   */
+  async function admitUnderPlan(
+    req: Request,
+    parsed: ChatRequest,
+    reservationId: string,
+  ): Promise<{ admitted: Admission; entitlement: Entitlement; terms: CallTerms }> {
+    const { caller, plan: known } = callerOf(req, o.plans);
+    let entitlement = entitlementOf(o.plans, caller, known);
+    let terms = callTerms({ ...parsed, model: undefined, max_tokens: undefined }, known);
+    const [current, first] = await Promise.allSettled([
+      assignedPlan(o.planStore, o.plans, caller),
+      admit(admission, entitlement, reservationId, terms.capMicros),
+    ]);
+    if (first.status === 'rejected') throw first.reason;
+    let admitted = first.value;
+    if (current.status === 'rejected') {
+      if (admitted.admitted) await release(o.admission, entitlement, reservationId).catch(() => undefined);
+      throw new HttpError(503, 'service_unavailable', 'The service is temporarily unavailable.');
+    }
+    if (current.value.name !== known.name) {
+      if (admitted.admitted) await release(o.admission, entitlement, reservationId);
+      const user = req.session.user;
+      if (user !== undefined) user.plan = current.value.name;
+      entitlement = entitlementOf(o.plans, caller, current.value);
+      terms = callTerms({ ...parsed, model: undefined, max_tokens: undefined }, current.value);
+      // This request counts once more in its window: a plan change costs the caller one request, once.
+      admitted = await admit(admission, entitlement, reservationId, terms.capMicros);
+    }
+    if (!admitted.admitted) return { admitted, entitlement, terms };
+    try {
+      terms = callTerms(parsed, entitlement.plan);
+    } catch (err) {
+      // Held to the plan only now that the plan is certain: the reservation goes back, the request still counted.
+      await release(o.admission, entitlement, reservationId);
+      if (!(err instanceof HttpError)) throw err;
+      return { admitted: { admitted: false, rate: admitted.rate, error: err }, entitlement, terms };
+    }
+    return { admitted, entitlement, terms };
+  }
+
+  return async function chat(req: Request, res: Response): Promise<void> {
+    const parsed = o.parse(req.body);
     const reservationId = randomUUID();
-    const admitted = await admit(admission, user, reservationId, capMicros, o.limits);
+    const { admitted, entitlement, terms } = await admitUnderPlan(req, parsed, reservationId);
     if (admitted.rate !== undefined) setRateLimitHeaders(res, admitted.rate);
+    watchGlobalBudget(o, entitlement, admitted);
     if (!admitted.admitted) throw admitted.error;
 
-    const facts: CallFacts = { stream: request.stream === true };
+    const facts: CallFacts = { stream: parsed.stream === true, plan: entitlement.plan.name };
     res.locals.call = facts;
     const ctx: CallContext = {
       res,
-      body: upstreamBody(request, capMicros),
+      body: upstreamBody(parsed, terms),
       perf: o.perf,
       guard: new CallGuard(res, o.upstreamTimeoutMs),
       facts,
@@ -103,36 +147,75 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
     const settlement = settlementFor(relayed.outcome);
     facts.outcome = describeOutcome(relayed.outcome);
     facts.settled = settlement.kind;
-    await settle(o, user, reservationId, settlement);
-    if (settlement.kind === 'charge') o.metrics?.spendUsd.inc({ source: 'reported' }, microsToUsd(settlement.micros));
-    if (settlement.kind === 'keep') o.metrics?.spendUsd.inc({ source: 'kept_reservation' }, microsToUsd(capMicros));
+    await settle(o, entitlement, reservationId, settlement, terms.capMicros, now());
     if (fault !== undefined) throw fault instanceof Error ? fault : new Error('the relay failed');
     if (relayed.error !== undefined && !res.headersSent) throw relayed.error;
     relayed.finish();
   };
 }
 
-/** A failure to settle is logged and otherwise ignored: the reservation stays charged, which errs on the side of the budget. */
-async function settle(o: ChatRouteOptions, user: string, reservationId: string, outcome: SettleOutcome): Promise<void> {
-  try {
-    await o.admission.settle(user, reservationId, outcome);
-  } catch (err) {
-    o.logger.error({ err: { message: (err as Error).message }, outcome: outcome.kind }, 'could not settle a reservation; it stays charged');
-  }
+/** The operator's ceiling is watched from every admission that touches it. */
+function watchGlobalBudget(o: ChatRouteOptions, entitlement: Entitlement, admitted: Admission): void {
+  const at = entitlement.kinds.indexOf('global');
+  const budget = entitlement.budgets[at]?.budgetMicros;
+  if (o.globalWatch === undefined || at < 0 || budget === undefined || budget === null) return;
+  if (admitted.admitted) o.globalWatch.observe(admitted.used[at] ?? 0, budget, false);
+  else if (admitted.error.type === 'service_budget_exhausted') o.globalWatch.observe(budget, budget, true);
 }
 
-/** Built field by field from the validated request: nothing from the browser is copied whole. */
-function upstreamBody(request: ChatRequest, capMicros: number): PerfChatBody {
+/**
+ * Closes the reservation in every budget it was made in, and writes the call down in the spend log
+ * (one round trip: both leave together). A failure is logged and otherwise ignored: the reservation
+ * then stays charged, which errs on the side of the budget.
+ */
+async function settle(
+  o: ChatRouteOptions,
+  entitlement: Entitlement,
+  reservationId: string,
+  outcome: SettleOutcome,
+  capMicros: number,
+  now: number,
+): Promise<void> {
+  const user = entitlement.budgets[0]?.id ?? '';
+  const plan = entitlement.plan.name;
+  const charged =
+    outcome.kind === 'charge'
+      ? { source: 'reported' as const, micros: outcome.micros }
+      : outcome.kind === 'keep'
+        ? { source: 'kept' as const, micros: capMicros }
+        : undefined;
+  const [settled, logged] = await Promise.allSettled([
+    o.admission.settle(
+      reservationId,
+      entitlement.budgets.map((b) => b.id),
+      outcome,
+    ),
+    o.spend.record(dayOf(now), user, plan, charged),
+  ]);
+  if (settled.status === 'rejected') {
+    o.logger.error(
+      { err: { message: (settled.reason as Error).message }, outcome: outcome.kind },
+      'could not settle a reservation; it stays charged',
+    );
+  }
+  if (logged.status === 'rejected') o.logger.warn({ err: { message: (logged.reason as Error).message } }, 'could not write the spend log');
+  o.metrics?.calls.inc({ plan, settled: outcome.kind });
+  if (charged !== undefined)
+    o.metrics?.spendUsd.inc({ plan, source: charged.source === 'kept' ? 'kept_reservation' : 'reported' }, microsToUsd(charged.micros));
+}
+
+/** Built field by field from the validated request and its terms: nothing from the browser is copied whole. */
+function upstreamBody(request: ChatRequest, terms: CallTerms): PerfChatBody {
   const body: PerfChatBody = {
     messages: request.messages.map((m) => ({
       role: m.role,
       content: typeof m.content === 'string' ? m.content : m.content.map((p) => ({ type: 'text' as const, text: p.text })),
       ...(m.name === undefined ? {} : { name: m.name }),
     })),
-    max_cost_per_call: microsToUsd(capMicros),
+    max_cost_per_call: microsToUsd(terms.capMicros),
   };
-  if (request.model !== undefined) body.model = request.model;
-  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (terms.model !== undefined) body.model = terms.model;
+  if (terms.maxTokens !== undefined) body.max_tokens = terms.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
   return body;

@@ -1,24 +1,41 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { currentUser } from '../auth/require-user';
 import { HttpError } from '../http/errors';
 import { setRateLimitHeaders } from '../http/rate-limit-headers';
-import type { AdmissionStore, Limits } from '../limits/admission';
+import { tightest } from '../limits/admission';
+import type { AdmissionStore, BudgetStatus } from '../limits/admission';
 import { microsToUsd } from '../limits/money';
+import type { PlanStore } from '../limits/plans';
+import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
+import type { PlanSettings } from './caller-plan';
 
-/** GET /api/usage: what the page shows — requests left in the window, and money left in the day. */
-export function usageRoute(options: { admission: AdmissionStore; limits: Limits }): RequestHandler {
+/** The caller's own budgets (not the pools): the one with the least left is what binds them. */
+function binding(budgets: BudgetStatus[]): BudgetStatus | undefined {
+  const left = (b: BudgetStatus) => (b.limitMicros === null ? Infinity : b.limitMicros - b.usedMicros);
+  return budgets.reduce<BudgetStatus | undefined>((a, b) => (a === undefined || left(b) < left(a) ? b : a), undefined);
+}
+
+/** GET /api/usage: what the page shows — the plan, requests left in the window, money left in the day. */
+export function usageRoute(options: { admission: AdmissionStore; planStore: PlanStore; plans: PlanSettings }): RequestHandler {
   return async function usage(req: Request, res: Response): Promise<void> {
-    const user = currentUser(req);
-    let status;
+    const { caller } = callerOf(req, options.plans);
+    let plan, standing;
     try {
-      status = await options.admission.status(user, options.limits);
+      plan = await assignedPlan(options.planStore, options.plans, caller);
+      const entitlement = entitlementOf(options.plans, caller, plan);
+      standing = await options.admission.status(entitlement.windows, entitlement.budgets);
+      standing = {
+        ...standing,
+        budgets: standing.budgets.filter((_b, i) => entitlement.kinds[i] === 'own' || entitlement.kinds[i] === 'address'),
+      };
     } catch {
       throw new HttpError(503, 'service_unavailable', 'Usage is temporarily unavailable.');
     }
-    const { rate, budget } = status;
+    const rate = tightest(standing.rates);
+    const budget = binding(standing.budgets) ?? { limitMicros: null, usedMicros: 0, reservedMicros: 0, resetAt: null };
     setRateLimitHeaders(res, rate);
     const limit = budget.limitMicros;
     res.json({
+      plan: plan.name,
       rate_limit: { limit: rate.limit, remaining: rate.remaining, reset: rate.resetAt },
       budget: {
         limit_usd: limit === null ? null : microsToUsd(limit),

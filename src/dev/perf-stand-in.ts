@@ -55,6 +55,8 @@ export interface StandInOptions {
 
 export class PerfStandIn {
   readonly requests: RecordedRequest[] = [];
+  /** Every cost this stand-in reported (perf.cost_usd), JSON and streams alike: what Perf would bill. */
+  readonly reportedCosts: number[] = [];
   /** Requests whose client went away before the answer was complete. */
   aborted = 0;
   /** Bytes of stream events written so far, across all streams. */
@@ -93,6 +95,7 @@ export class PerfStandIn {
   reset(): void {
     this.queue.length = 0;
     this.requests.length = 0;
+    this.reportedCosts.length = 0;
     this.aborted = 0;
     this.streamBytesSent = 0;
   }
@@ -146,9 +149,11 @@ export class PerfStandIn {
     }
     const reply = scenario.reply ?? defaultReply(body);
     if (path === '/v1/chat') {
-      sendCompletion(res, body, reply, scenario);
+      const cost = sendCompletion(res, body, reply, scenario);
+      if (cost !== null) this.reportedCosts.push(cost);
       return;
     }
+    if (scenario.streamCostUsd !== undefined) this.reportedCosts.push(scenario.streamCostUsd);
     await sendStream(res, reply, scenario, (n) => {
       this.streamBytesSent += n;
     });
@@ -193,7 +198,8 @@ function tokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scenario: Scenario): void {
+/** Answers a JSON completion; returns the cost it reported (null: none). */
+function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scenario: Scenario): number | null {
   const model = body.model ?? 'stand-in-small';
   const prompt = tokens(JSON.stringify(body.messages));
   const completion = tokens(reply);
@@ -218,6 +224,7 @@ function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scen
   };
   res.writeHead(200, { 'Content-Type': 'application/json', 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '59' });
   res.end(JSON.stringify(answer));
+  return cost;
 }
 
 function chunk(id: string, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {

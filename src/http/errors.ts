@@ -17,6 +17,7 @@ export type ErrorType =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'service_unavailable'
+  | 'service_budget_exhausted'
   | 'not_found'
   | 'internal_error';
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorRequestHandler } from 'express';
-import type { AdmissionStore, Limits, RateState } from '../limits/admission';
+import type { ErrorRequestHandler, Request } from 'express';
+import type { AdmissionStore, RateState, Window } from '../limits/admission';
 import { HttpError } from './errors';
 
 export function setRateLimitHeaders(res: ServerResponse, state: RateState): void {
@@ -11,7 +11,8 @@ export function setRateLimitHeaders(res: ServerResponse, state: RateState): void
 
 export interface CountRefusedOptions {
   store: AdmissionStore;
-  limits: Limits;
+  /** The windows a signed-in request counts in (its caller's plan's). */
+  windowsOf: (req: Request) => Window[];
   onRejected?: () => void;
 }
 
@@ -22,14 +23,14 @@ export interface CountRefusedOptions {
  */
 export function countRefusedRequest(options: CountRefusedOptions): ErrorRequestHandler {
   return async function countRefusedRequest(err: unknown, req, res, next) {
-    const user = (req as { session?: { user?: { username: string } } }).session?.user?.username;
-    if (user === undefined || res.headersSent || res.getHeader('X-RateLimit-Limit') !== undefined) {
+    const signedIn = (req as { session?: { user?: unknown } }).session?.user !== undefined;
+    if (!signedIn || res.headersSent || res.getHeader('X-RateLimit-Limit') !== undefined) {
       next(err);
       return;
     }
     let state: RateState;
     try {
-      state = await options.store.hit(user, options.limits);
+      state = await options.store.hit(options.windowsOf(req));
     } catch {
       next(err);
       return;

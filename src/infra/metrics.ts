@@ -11,7 +11,10 @@ export class Metrics {
   readonly rateLimitRejections: Counter;
   readonly budgetRejections: Counter;
   readonly failedSignIns: Counter;
-  readonly spendUsd: Counter<'source'>;
+  readonly spendUsd: Counter<'plan' | 'source'>;
+  readonly calls: Counter<'plan' | 'settled'>;
+  readonly serviceBudgetRejections: Counter;
+  readonly globalBudgetUsedRatio: Gauge;
   readonly openStreams: Gauge;
   readonly redisErrors: Counter;
 
@@ -48,8 +51,24 @@ export class Metrics {
     });
     this.spendUsd = new Counter({
       name: 'perf_bff_spend_usd_total',
-      help: 'USD charged to budgets: source="reported" is the cost Perf reported, source="kept_reservation" a cap kept because the cost was unknown.',
-      labelNames: ['source'],
+      help: 'USD charged to budgets, per plan: source="reported" is the cost Perf reported, source="kept_reservation" a cap kept because the cost was unknown.',
+      labelNames: ['plan', 'source'],
+      registers,
+    });
+    this.calls = new Counter({
+      name: 'perf_bff_calls_total',
+      help: 'Chat calls admitted and settled, per plan and how their reservation was closed (charge, keep, release).',
+      labelNames: ['plan', 'settled'],
+      registers,
+    });
+    this.serviceBudgetRejections = new Counter({
+      name: 'perf_bff_service_budget_rejections_total',
+      help: 'Chat requests refused with 503 service_budget_exhausted (the global ceiling or the guests pool).',
+      registers,
+    });
+    this.globalBudgetUsedRatio = new Gauge({
+      name: 'perf_bff_global_budget_used_ratio',
+      help: 'The share of GLOBAL_DAILY_BUDGET_USD used in the rolling 24 h, as last seen by this instance (1: calls are refused).',
       registers,
     });
     this.openStreams = new Gauge({

@@ -1,14 +1,20 @@
 /**
- * What admits a chat call: one request of the user's rate-limit window, and a reservation of the
- * call's cost cap in the user's rolling budget. The stores (Redis, memory) take both in one atomic
- * step; these are the terms they speak in. Amounts are integer micro-dollars (money.ts).
+ * What admits a chat call: one request in each of its rate-limit windows, and a reservation of the
+ * call's cost cap in each of its budgets, all in one atomic step of the store. These are the terms
+ * the stores (Redis, memory) speak in. Amounts are integer micro-dollars (money.ts).
  */
 
-/** The limits a call is measured against (today from the settings; one day from the user's plan). */
-export interface Limits {
+/** A rate-limit window a request counts in: the user's own, and for a guest also their address's. */
+export interface Window {
+  id: string;
   requestsPerWindow: number;
   windowSeconds: number;
-  /** The rolling budget, or null when budgets are off (spend is still counted). */
+}
+
+/** A rolling budget a call's cap is reserved in: the user's, a guest pool, the operator's ceiling. */
+export interface Budget {
+  id: string;
+  /** null: no limit (spend is still counted). */
   budgetMicros: number | null;
 }
 
@@ -24,21 +30,23 @@ export interface RateState {
 
 export type ReserveResult =
   | { ok: true }
-  /** The cap does not fit in what is left; `neverFits` when it exceeds the whole budget. */
-  | { ok: false; retryAfterSeconds: number; neverFits: boolean };
+  /** Budget number `refusedBy` has no room for the cap; `neverFits` when the cap exceeds that whole budget. */
+  | { ok: false; retryAfterSeconds: number; neverFits: boolean; refusedBy: number };
 
 export interface AdmitRequest {
-  user: string;
   reservationId: string;
   capMicros: number;
-  limits: Limits;
+  windows: readonly Window[];
+  budgets: readonly Budget[];
 }
 
-/** The rate-limit state, and the reservation when the request was within the limit. */
 export interface AdmitResult {
+  /** The tightest window: a refusing one, else the one with the fewest requests left. */
   rate: RateState;
-  /** Undefined when the rate limit refused the request: nothing was reserved. */
+  /** Undefined when a window refused the request: nothing was reserved anywhere. */
   reservation?: ReserveResult;
+  /** Micro-dollars used in each budget after this step (its reservation included when it was made). */
+  used: number[];
 }
 
 /** How a reservation is closed: charge an exact amount, keep it whole, or hand it back. */
@@ -53,16 +61,21 @@ export interface BudgetStatus {
   resetAt: number | null;
 }
 
-/** The spend ledger and the chat rate limit, shared by every instance (Redis) or kept in-process. */
+/** Where a caller stands in each window and budget, without spending anything. */
+export interface Standing {
+  rates: RateState[];
+  budgets: BudgetStatus[];
+}
+
+/** The spend ledgers and the chat rate limits, shared by every instance (Redis) or kept in-process. */
 export interface AdmissionStore {
-  /** Spends one request of the window and, when it is allowed, reserves the cap if it fits: atomically. */
+  /** Counts the request in every window and, when all allow it, reserves the cap in every budget that has room for it: all or nothing, atomically. */
   admit(request: AdmitRequest): Promise<AdmitResult>;
-  /** Spends one request of the window only (a request refused before admission still counts). */
-  hit(user: string, limits: Limits): Promise<RateState>;
-  /** Closes a reservation once; an unknown id (already settled, or long stale) is ignored. */
-  settle(user: string, reservationId: string, outcome: SettleOutcome): Promise<void>;
-  /** Where the user stands, without spending anything. */
-  status(user: string, limits: Limits): Promise<{ rate: RateState; budget: BudgetStatus }>;
+  /** Counts a request in every window only (a request refused before admission still counts). */
+  hit(windows: readonly Window[]): Promise<RateState>;
+  /** Closes a reservation in each of its budgets, once; an unknown id (already settled, or long stale) is ignored. */
+  settle(reservationId: string, budgetIds: readonly string[], outcome: SettleOutcome): Promise<void>;
+  status(windows: readonly Window[], budgets: readonly Budget[]): Promise<Standing>;
 }
 
 /** The rate state from a window's count and the milliseconds until it resets. */
@@ -74,4 +87,11 @@ export function rateState(limit: number, count: number, msLeft: number, now: num
     allowed: count <= limit,
     retryAfterSeconds: Math.max(1, Math.ceil(msLeft / 1000)),
   };
+}
+
+/** Of several windows' states, the one that speaks for the request: a refusal first, else the fewest left. */
+export function tightest(states: readonly RateState[]): RateState {
+  const [first, ...rest] = states;
+  if (first === undefined) throw new TypeError('a request counts in at least one window');
+  return rest.reduce((a, b) => (a.allowed !== b.allowed ? (a.allowed ? b : a) : b.remaining < a.remaining ? b : a), first);
 }

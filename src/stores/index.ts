@@ -8,9 +8,13 @@ import { DeadlineSessionStore } from './deadline-session-store';
 import { MemoryAdmissionStore } from './memory-admission';
 import { MemorySessionStore } from './memory-session-store';
 import { RedisAdmissionStore } from './redis-admission';
+import { MemoryPlanStore, RedisPlanStore } from './plan-store';
+import type { PlanStore } from '../limits/plans';
 import { MemorySessionIndex, RedisSessionIndex } from './session-index';
 import type { SessionIndex } from './session-index';
 import type { RedisClient } from './redis-client';
+import { MemorySpendLog, RedisSpendLog } from './spend-log';
+import type { SpendLog } from '../limits/spend';
 import { createThrottle } from './throttles';
 import { MemoryUserStore, RedisUserStore } from './user-store';
 import type { UserStore } from './user-store';
@@ -22,8 +26,12 @@ export interface Stores {
   /** Each user's open sessions, so that they can all be ended at once. */
   sessionIndex: SessionIndex;
   users: UserStore;
-  /** The chat rate limit and the spend ledger. */
+  /** The chat rate limits and the spend ledgers. */
   admission: AdmissionStore;
+  /** Which plan each user is on. */
+  plans: PlanStore;
+  /** Calls and spend per user and day. */
+  spend: SpendLog;
   /** Sign-in attempts per username and IP. */
   loginThrottle: RateLimiterAbstract;
   /** Failed sign-ins per IP, whatever the username: each attempt costs a scrypt. */
@@ -36,6 +44,8 @@ export interface StoreOptions {
   /** Seconds a session may still live in the store (its idle and absolute timeouts). */
   sessionTtlSeconds: (sess: SessionData) => number;
   login: { maxFailures: number; maxFailuresPerIp: number; blockSeconds: number };
+  /** Days of per-user spend kept. */
+  spendHistoryDays: number;
   now?: () => number;
   ledgerWindow?: LedgerWindow;
   maxMemorySessions?: number;
@@ -65,6 +75,8 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
       sessionIndex: new MemorySessionIndex(sessions, now),
       users: new MemoryUserStore(),
       admission: new MemoryAdmissionStore(window, now),
+      plans: new MemoryPlanStore(),
+      spend: new MemorySpendLog(options.spendHistoryDays),
       loginThrottle,
       loginIpThrottle,
     };
@@ -78,6 +90,8 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
     sessionIndex: new RedisSessionIndex(redis, prefix, now),
     users: new RedisUserStore(redis, prefix),
     admission: new RedisAdmissionStore(redis, prefix, window, now),
+    plans: new RedisPlanStore(redis, prefix),
+    spend: new RedisSpendLog(redis, prefix, options.spendHistoryDays),
     loginThrottle,
     loginIpThrottle,
   };

@@ -62,107 +62,147 @@ end
 /** Window arguments, in this order, for the scripts that read the ledger. */
 export type WindowArgs = [now: number, windowMs: number, bucketMs: number, staleMs: number];
 
+/** EVALSHA's numkeys and the keys (a script may take any number), then the arguments. */
 function pushAll(parser: CommandParser, keys: string[], args: (string | number)[]): void {
-  for (const key of keys) parser.pushKey(key);
+  parser.pushKeysLength(keys);
   parser.push(...args.map(String));
 }
 
 const numbers = (reply: unknown): number[] => (reply as unknown[]).map(Number);
 
-/** → [count, ttlMs, reserved (1 yes, 0 no room, -1 not tried: over the rate limit), retryAfter, neverFits] */
+/**
+ * KEYS: the windows' counters, then the budgets' ledgers. ARGV: the ledger window, the cap, the
+ * reservation id, the number of windows, each window's (points, seconds), each budget (-1: none).
+ * → [count, ttl] per window, then reserved (1 yes, 0 no room, -1 not tried: a window refused),
+ *   the refusing budget's number, retryAfter, neverFits, then each budget's use after this step.
+ */
 export const admit = defineScript({
   SCRIPT: `${HIT}${SWEEP}
 local now, windowMs, bucketMs, staleMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local budget, amount, id = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local points, windowSeconds = tonumber(ARGV[8]), tonumber(ARGV[9])
-local count, ttl = hit(KEYS[2], windowSeconds)
-if count > points then return { count, ttl, -1, 0, 0 } end
-local total, _, buckets = sweep(KEYS[1], now, windowMs, bucketMs, staleMs)
-if budget >= 0 and total + amount > budget then
-  if amount > budget then return { count, ttl, 0, math.ceil(windowMs / 1000), 1 } end
-  table.sort(buckets, function(a, b) return a[1] < b[1] end)
-  local freed = 0
-  for _, bucket in ipairs(buckets) do
-    freed = freed + bucket[2]
-    if total - freed + amount <= budget then
-      return { count, ttl, 0, math.max(1, math.ceil((bucket[1] + bucketMs + windowMs - now) / 1000)), 0 }
+local amount, id, n = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
+local m = #KEYS - n
+local reply, refusedWindow = {}, false
+for i = 1, n do
+  local points, seconds = tonumber(ARGV[6 + 2 * i]), tonumber(ARGV[7 + 2 * i])
+  local count, ttl = hit(KEYS[i], seconds)
+  reply[#reply + 1] = count
+  reply[#reply + 1] = ttl
+  if count > points then refusedWindow = true end
+end
+local function finish(reserved, refusedBy, retryAfter, neverFits, used)
+  reply[#reply + 1] = reserved
+  reply[#reply + 1] = refusedBy
+  reply[#reply + 1] = retryAfter
+  reply[#reply + 1] = neverFits
+  for j = 1, m do reply[#reply + 1] = used[j] or 0 end
+  return reply
+end
+if refusedWindow then return finish(-1, 0, 0, 0, {}) end
+local totals = {}
+for j = 1, m do
+  local budget = tonumber(ARGV[7 + 2 * n + j])
+  local total, _, buckets = sweep(KEYS[n + j], now, windowMs, bucketMs, staleMs)
+  totals[j] = total
+  if budget >= 0 and total + amount > budget then
+    if amount > budget then return finish(0, j, math.ceil(windowMs / 1000), 1, totals) end
+    table.sort(buckets, function(a, b) return a[1] < b[1] end)
+    local freed = 0
+    for _, bucket in ipairs(buckets) do
+      freed = freed + bucket[2]
+      if total - freed + amount <= budget then
+        return finish(0, j, math.max(1, math.ceil((bucket[1] + bucketMs + windowMs - now) / 1000)), 0, totals)
+      end
     end
+    return finish(0, j, math.ceil(windowMs / 1000), 0, totals)
   end
-  return { count, ttl, 0, math.ceil(windowMs / 1000), 0 }
 end
 local start = now - (now % bucketMs)
-redis.call('HINCRBY', KEYS[1], 'b:' .. start, amount)
-redis.call('HSET', KEYS[1], 'r:' .. id, amount .. ':' .. start .. ':' .. now)
-redis.call('PEXPIRE', KEYS[1], windowMs + bucketMs + staleMs)
-return { count, ttl, 1, 0, 0 }
+for j = 1, m do
+  local key = KEYS[n + j]
+  redis.call('HINCRBY', key, 'b:' .. start, amount)
+  redis.call('HSET', key, 'r:' .. id, amount .. ':' .. start .. ':' .. now)
+  redis.call('PEXPIRE', key, windowMs + bucketMs + staleMs)
+  totals[j] = totals[j] + amount
+end
+return finish(1, 0, 0, 0, totals)
 `,
-  NUMBER_OF_KEYS: 2,
-  parseCommand(
-    parser: CommandParser,
-    ledgerKey: string,
-    rateKey: string,
-    window: WindowArgs,
-    budget: number,
-    amount: number,
-    id: string,
-    points: number,
-    windowSeconds: number,
-  ) {
-    pushAll(parser, [ledgerKey, rateKey], [...window, budget, amount, id, points, windowSeconds]);
+  parseCommand(parser: CommandParser, windowKeys: string[], ledgerKeys: string[], args: (string | number)[]) {
+    pushAll(parser, [...windowKeys, ...ledgerKeys], args);
   },
   transformReply: numbers,
 });
 
-/** → [count, ttlMs] */
+/** KEYS: the windows' counters; ARGV: each window's seconds. → [count, ttl] per window. */
 export const hit = defineScript({
   SCRIPT: `${HIT}
-local count, ttl = hit(KEYS[1], tonumber(ARGV[1]))
-return { count, ttl }
+local reply = {}
+for i = 1, #KEYS do
+  local count, ttl = hit(KEYS[i], tonumber(ARGV[i]))
+  reply[#reply + 1] = count
+  reply[#reply + 1] = ttl
+end
+return reply
 `,
-  NUMBER_OF_KEYS: 1,
-  parseCommand(parser: CommandParser, rateKey: string, windowSeconds: number) {
-    pushAll(parser, [rateKey], [windowSeconds]);
+  parseCommand(parser: CommandParser, windowKeys: string[], seconds: number[]) {
+    pushAll(parser, windowKeys, seconds);
   },
   transformReply: numbers,
 });
 
-/** → 1 when the reservation was found and closed, 0 when it was unknown. */
+/** KEYS: the ledgers the reservation was made in. → how many of them knew it. */
 export const settle = defineScript({
   SCRIPT: `
-local key, id, mode, cost = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local value = redis.call('HGET', key, 'r:' .. id)
-if not value then return 0 end
-redis.call('HDEL', key, 'r:' .. id)
-local amount, start = string.match(value, '^(%d+):(%d+):')
-amount = tonumber(amount)
-local delta = 0
-if mode == 'release' then delta = -amount elseif mode == 'charge' then delta = cost - amount end
-local field = 'b:' .. start
-if delta ~= 0 and redis.call('HEXISTS', key, field) == 1 then
-  if redis.call('HINCRBY', key, field, delta) <= 0 then redis.call('HDEL', key, field) end
+local id, mode, cost = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local closed = 0
+for _, key in ipairs(KEYS) do
+  local value = redis.call('HGET', key, 'r:' .. id)
+  if value then
+    redis.call('HDEL', key, 'r:' .. id)
+    local amount, start = string.match(value, '^(%d+):(%d+):')
+    amount = tonumber(amount)
+    local delta = 0
+    if mode == 'release' then delta = -amount elseif mode == 'charge' then delta = cost - amount end
+    local field = 'b:' .. start
+    if delta ~= 0 and redis.call('HEXISTS', key, field) == 1 then
+      if redis.call('HINCRBY', key, field, delta) <= 0 then redis.call('HDEL', key, field) end
+    end
+    closed = closed + 1
+  end
 end
-return 1
+return closed
 `,
-  NUMBER_OF_KEYS: 1,
-  parseCommand(parser: CommandParser, ledgerKey: string, id: string, mode: 'charge' | 'keep' | 'release', costMicros: number) {
-    pushAll(parser, [ledgerKey], [id, mode, costMicros]);
+  parseCommand(parser: CommandParser, ledgerKeys: string[], id: string, mode: 'charge' | 'keep' | 'release', costMicros: number) {
+    pushAll(parser, ledgerKeys, [id, mode, costMicros]);
   },
   transformReply: (reply: unknown) => Number(reply),
 });
 
-/** → [used, reserved, oldest bucket start (-1: none), window count, window ttlMs (-2: no window)] */
+/**
+ * KEYS: the windows' counters, then the ledgers; ARGV: the ledger window, the number of windows.
+ * → [count, ttl (-2: no window)] per window, then [used, reserved, oldest bucket (-1: none)] per ledger.
+ */
 export const status = defineScript({
   SCRIPT: `${SWEEP}
-local total, reserved, buckets = sweep(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
-local oldest = -1
-for _, bucket in ipairs(buckets) do
-  if oldest < 0 or bucket[1] < oldest then oldest = bucket[1] end
+local now, windowMs, bucketMs, staleMs, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local reply = {}
+for i = 1, n do
+  reply[#reply + 1] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  reply[#reply + 1] = redis.call('PTTL', KEYS[i])
 end
-return { total, reserved, oldest, tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('PTTL', KEYS[2]) }
+for j = n + 1, #KEYS do
+  local total, reserved, buckets = sweep(KEYS[j], now, windowMs, bucketMs, staleMs)
+  local oldest = -1
+  for _, bucket in ipairs(buckets) do
+    if oldest < 0 or bucket[1] < oldest then oldest = bucket[1] end
+  end
+  reply[#reply + 1] = total
+  reply[#reply + 1] = reserved
+  reply[#reply + 1] = oldest
+end
+return reply
 `,
-  NUMBER_OF_KEYS: 2,
-  parseCommand(parser: CommandParser, ledgerKey: string, rateKey: string, window: WindowArgs) {
-    pushAll(parser, [ledgerKey, rateKey], window);
+  parseCommand(parser: CommandParser, windowKeys: string[], ledgerKeys: string[], window: WindowArgs) {
+    pushAll(parser, [...windowKeys, ...ledgerKeys], [...window, windowKeys.length]);
   },
   transformReply: numbers,
 });

@@ -100,7 +100,10 @@ describe('GET /metrics', () => {
     expect(sample(m, 'perf_bff_failed_sign_ins_total')).toBe(2);
     expect(sample(m, 'perf_bff_rate_limit_rejections_total')).toBe(1);
     expect(sample(m, 'perf_bff_budget_rejections_total')).toBe(1);
-    expect(sample(m, 'perf_bff_spend_usd_total{source="reported"}')).toBeCloseTo(STAND_IN_COST_USD + 0.0003 + STAND_IN_COST_USD + 0.015, 9);
+    expect(sample(m, 'perf_bff_spend_usd_total{plan="default",source="reported"}')).toBeCloseTo(
+      STAND_IN_COST_USD + 0.0003 + STAND_IN_COST_USD + 0.015,
+      9,
+    );
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="200"}')).toBe(4);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="401"}')).toBe(1);
     expect(sample(m, 'perf_bff_open_streams')).toBe(0);

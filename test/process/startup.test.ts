@@ -140,7 +140,7 @@ describe('npm run users', () => {
     expect(added.stdout).toBe('added alice\n');
     expect(added.stdout + added.stderr).not.toContain('a-long-password');
     expect(run(['add', 'alice'], 'another-password\n').stdout).toBe('updated alice; ended 0 sessions\n');
-    expect(run(['list']).stdout).toBe('alice\tpassword\t0 sessions open\n');
+    expect(run(['list']).stdout).toBe('alice\tpassword\tdefault\t0 sessions open\n');
     expect(run(['remove', 'alice']).stdout).toBe('removed alice; ended 0 sessions\n');
     expect(run(['list']).stdout).toBe('');
     expect(run(['remove', 'alice']).status).toBe(1);

@@ -47,9 +47,9 @@ test('`users signout` ends every session and leaves the account; `users list` co
   await runUsersCli(env, ['add', 'carol'], `${PASSWORD}\n`);
   const first = await signIn(suite.agent, a.url, 'carol', PASSWORD);
   await signIn(suite.agent, b.url, 'carol', PASSWORD);
-  expect((await runUsersCli(env, ['list'])).stdout).toContain('carol\tpassword\t2 sessions open\n');
+  expect((await runUsersCli(env, ['list'])).stdout).toContain('carol\tpassword\tdefault\t2 sessions open\n');
   expect(await runUsersCli(env, ['signout', 'carol'])).toMatchObject({ code: 0, stdout: 'ended 2 sessions of carol\n' });
   expect(await status(a, first)).toBe(401);
-  expect((await runUsersCli(env, ['list'])).stdout).toContain('carol\tpassword\t0 sessions open\n');
+  expect((await runUsersCli(env, ['list'])).stdout).toContain('carol\tpassword\tdefault\t0 sessions open\n');
   expect(await status(b, await signIn(suite.agent, b.url, 'carol', PASSWORD))).toBe(200);
 });

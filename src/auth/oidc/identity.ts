@@ -6,6 +6,8 @@ export interface ProviderClaims {
   email?: string;
   emailVerified?: boolean;
   name?: string;
+  /** The value of OIDC_PLAN_CLAIM, when configured and a string. */
+  plan?: string;
 }
 
 /** A `sub` as most providers write it; anything else is hashed (keys stay plain, no `{` or `}`). */

@@ -12,6 +12,8 @@ export interface OidcProviderOptions {
   redirectUri: string;
   /** Where the provider sends the browser after its logout: PUBLIC_URL + /. */
   postLogoutRedirectUri: string;
+  /** A claim that names the user's plan (OIDC_PLAN_CLAIM). */
+  planClaim?: string | undefined;
   logger: Logger;
 }
 
@@ -87,6 +89,8 @@ export class OidcProvider {
     if (typeof claims.email === 'string') result.email = claims.email;
     if (typeof claims.email_verified === 'boolean') result.emailVerified = claims.email_verified;
     if (typeof claims.name === 'string') result.name = claims.name;
+    const plan = this.options.planClaim === undefined ? undefined : claims[this.options.planClaim];
+    if (typeof plan === 'string') result.plan = plan;
     return { claims: result, issuer: config.serverMetadata().issuer, idToken: tokens.id_token };
   }
 

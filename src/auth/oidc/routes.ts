@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Response } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from '../../infra/logger';
+import type { PlanStore } from '../../limits/plans';
 import type { SessionIndex } from '../../stores/session-index';
 import type { UserStore } from '../../stores/user-store';
 import { startSession } from '../session-lifecycle';
@@ -20,12 +21,26 @@ export interface OidcRoutesOptions {
   session: SessionSettings;
   sessionIndex: SessionIndex;
   users: UserStore;
+  planStore: PlanStore;
+  /** With OIDC_PLAN_CLAIM: the plans a claim may name (anything else means the default plan). */
+  planFromClaim?: { plans: ReadonlySet<string> } | undefined;
   now: () => number;
   logger: Logger;
 }
 
 /** Every way a sign-in can end other than signed in; the page says each in plain words. */
 export type SignInErrorCode = SignInFailure | 'expired' | 'email_domain' | 'unavailable';
+
+/**
+ * With a plan claim, the provider decides the plan at every sign-in (a value that names no plan
+ * means the default plan); without one, the plan is what the operator set, if anything.
+ */
+async function planOf(options: OidcRoutesOptions, username: string, claimed: string | undefined): Promise<string | undefined> {
+  if (options.planFromClaim === undefined) return options.planStore.get(username);
+  const plan = claimed !== undefined && options.planFromClaim.plans.has(claimed) ? claimed : undefined;
+  await options.planStore.set(username, plan);
+  return plan;
+}
 
 /** The page, with the reason the sign-in did not happen (and its buttons to try again). */
 function backToPage(res: Response, code: SignInErrorCode): void {
@@ -94,11 +109,13 @@ export function oidcRoutes(options: OidcRoutesOptions): Router {
         ...(claims.email === undefined ? {} : { email: claims.email }),
         ...(claims.name === undefined ? {} : { name: claims.name }),
       });
+      const plan = await planOf(options, username, claims.plan);
       const user = {
         username,
         provider: 'oidc' as const,
         ...(claims.name === undefined ? {} : { name: claims.name }),
         ...(claims.email === undefined ? {} : { email: claims.email }),
+        ...(plan === undefined ? {} : { plan }),
       };
       await startSession(
         req,

@@ -1,0 +1,62 @@
+import { withDeadline } from '../infra/deadline';
+import type { SpendEntry, SpendLog, SpendSource } from '../limits/spend';
+import type { RedisClient } from './redis-client';
+
+const FIELDS = { calls: 'calls', reported: 'reportedMicros', kept: 'keptMicros' } as const;
+
+function entriesFrom(fields: Record<string, string>): SpendEntry[] {
+  const byUser = new Map<string, SpendEntry>();
+  for (const [field, value] of Object.entries(fields)) {
+    const [user = '', plan = '', what = ''] = field.split('\t');
+    const key = `${user}\t${plan}`;
+    const entry = byUser.get(key) ?? { user, plan, calls: 0, reportedMicros: 0, keptMicros: 0 };
+    if (what in FIELDS) entry[FIELDS[what as keyof typeof FIELDS]] += Number(value);
+    byUser.set(key, entry);
+  }
+  return [...byUser.values()];
+}
+
+/** One hash per day, `spend:<day>`, fields `<user>\t<plan>\t<calls|reported|kept>`, kept `days` days. */
+export class RedisSpendLog implements SpendLog {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly days: number,
+  ) {}
+
+  async record(day: string, user: string, plan: string, charged: { source: SpendSource; micros: number } | undefined): Promise<void> {
+    const key = `${this.prefix}spend:${day}`;
+    const write = this.redis.multi();
+    write.hIncrBy(key, `${user}\t${plan}\tcalls`, 1);
+    if (charged !== undefined && charged.micros > 0) write.hIncrBy(key, `${user}\t${plan}\t${charged.source}`, charged.micros);
+    write.expire(key, (this.days + 1) * 86_400);
+    await withDeadline(write.exec(), 'spend log');
+  }
+
+  async day(day: string): Promise<SpendEntry[]> {
+    return entriesFrom(await withDeadline(this.redis.hGetAll(`${this.prefix}spend:${day}`), 'spend log'));
+  }
+}
+
+export class MemorySpendLog implements SpendLog {
+  private readonly byDay = new Map<string, Record<string, string>>();
+
+  constructor(private readonly days: number) {}
+
+  record(day: string, user: string, plan: string, charged: { source: SpendSource; micros: number } | undefined): Promise<void> {
+    const fields = this.byDay.get(day) ?? {};
+    const add = (what: string, n: number) => {
+      const field = `${user}\t${plan}\t${what}`;
+      fields[field] = String(Number(fields[field] ?? '0') + n);
+    };
+    add('calls', 1);
+    if (charged !== undefined && charged.micros > 0) add(charged.source, charged.micros);
+    this.byDay.set(day, fields);
+    for (const old of [...this.byDay.keys()].sort().slice(0, Math.max(0, this.byDay.size - this.days))) this.byDay.delete(old);
+    return Promise.resolve();
+  }
+
+  day(day: string): Promise<SpendEntry[]> {
+    return Promise.resolve(entriesFrom(this.byDay.get(day) ?? {}));
+  }
+}
