@@ -20,7 +20,9 @@ import type { Config } from './config';
 import { bodyTypeGuard, corsForAllowedOrigins, crossSiteGuard, JSON_BODY_TYPES } from './http/cross-site';
 import { errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
+import { closeUnreadBodies } from './http/close-unread-bodies';
 import { countRequests, metricsRoute } from './http/metrics-route';
+import { proxyCheck } from './http/proxy-check';
 import { countRefusedRequest } from './http/rate-limit-headers';
 import { pseudonymFor, requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
@@ -137,6 +139,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestLog({ logger, pseudonym: pseudonymFor(config.sessionSecrets[0] ?? '') }));
+  app.use(closeUnreadBodies());
+  app.use(proxyCheck({ trustProxy: config.trustProxy, logger }));
   app.use(countRequests({ metrics }));
   app.use(securityHeaders({ production: config.production }));
   app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown }));

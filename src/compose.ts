@@ -6,6 +6,7 @@ import { OidcProvider } from './auth/oidc/provider';
 import { createPasswordHasher } from './auth/passwords';
 import type { PasswordHasher, ScryptCost } from './auth/passwords';
 import { sessionSettings, sessionTtlSeconds } from './auth/sessions';
+import { configWarnings } from './config';
 import type { Config } from './config';
 import { startStandIn, withDemoUser } from './dev/demo';
 import type { PerfStandIn } from './dev/perf-stand-in';
@@ -31,6 +32,8 @@ export interface ComposeOptions {
   storeOverrides?: (stores: Stores) => Partial<Stores>;
   /** Node's process metrics (several apps in one test process would each collect them). */
   defaultMetrics?: boolean;
+  /** The environment the settings came from (for the start-up warnings); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Everything one instance of the app is made of, wired once, for the process and the tests alike. */
@@ -52,6 +55,7 @@ export interface Composition {
 
 /** The one composition root: `server.ts` and the tests build the app through it. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
+  for (const warning of configWarnings(config, options.env ?? process.env)) logger.warn(warning);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   const redis = await connectRedis(config, logger, metrics);
   if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
@@ -166,6 +170,10 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
     logger,
     dispatcher,
     ...(options.perfBackoffBaseMs === undefined ? {} : { backoffBaseMs: options.perfBackoffBaseMs }),
+    onKeyEcho: (where) => {
+      metrics.keyEchoes.inc();
+      logger.error({ where }, 'Perf sent our API key back: it was replaced before reaching the browser or the log');
+    },
     onAttempt: ({ status, error, durationMs }) => {
       if (durationMs !== undefined)
         metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);

@@ -27,6 +27,12 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly streamIdleTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this, or it gets 408 and the socket is closed. */
+  readonly requestTimeoutMs: number;
+  /** The request's headers must arrive within this (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open: above the 55 s Heroku's router keeps them. */
+  readonly keepAliveTimeoutMs: number;
   readonly sessionIdleTimeoutSeconds: number;
   readonly sessionAbsoluteTimeoutSeconds: number;
   readonly loginMaxFailures: number;
@@ -163,6 +169,9 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 60_000),
   STREAM_IDLE_TIMEOUT_MS: integer(100, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 25_000),
+  REQUEST_TIMEOUT_MS: integer(1_000, 300_000, 30_000),
+  HEADERS_TIMEOUT_MS: integer(1_000, 60_000, 10_000),
+  KEEP_ALIVE_TIMEOUT_MS: integer(56_000, 600_000, 65_000),
   SESSION_IDLE_TIMEOUT_SECONDS: integer(60, 30 * 86_400, 2 * 3600),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 365 * 86_400, 12 * 3600),
   LOGIN_MAX_FAILURES: integer(1, 1000, 5),
@@ -312,6 +321,7 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     }
     if (!e.PASSWORD_SIGN_IN && e.OIDC_ISSUER === undefined)
       problems.push('PASSWORD_SIGN_IN=false needs OIDC_ISSUER: otherwise nobody could sign in');
+    if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request');
     if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
     }
@@ -349,6 +359,9 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     streamIdleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     sessionIdleTimeoutSeconds: Math.min(idle, absolute),
     sessionAbsoluteTimeoutSeconds: absolute,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
@@ -381,6 +394,25 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
   });
+}
+
+/**
+ * Settings that are valid but probably not what the operator means: said in the log at start
+ * (loudly: each is about who is who, or who may call).
+ */
+export function configWarnings(config: Config, env: Env): string[] {
+  const warnings: string[] = [];
+  if (config.production && env.DYNO !== undefined && config.trustProxy === 0) {
+    warnings.push('TRUST_PROXY=0 on Heroku (DYNO is set): every request seems to come from the router, so the sign-in throttles count all clients as one. Set TRUST_PROXY=1.');
+  }
+  if (config.production && config.publicUrl === undefined) {
+    warnings.push("PUBLIC_URL is not set: the cross-site guard takes this app's own origin from each request's Host header. Set PUBLIC_URL=https://<your app's domain>.");
+  }
+  if (env.PLANS_FILE !== undefined && env.PLANS_FILE !== '') {
+    const ignored = ['RATE_LIMIT_REQUESTS', 'RATE_LIMIT_WINDOW_SECONDS', 'DAILY_BUDGET_USD', 'MAX_COST_PER_CALL', 'ALLOWED_MODELS'].filter((name) => (env[name] ?? '') !== '');
+    if (ignored.length > 0) warnings.push(`${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} not used with PLANS_FILE: each plan has its own.`);
+  }
+  return warnings;
 }
 
 type Settings = z.output<typeof schema>;

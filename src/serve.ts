@@ -15,15 +15,27 @@ export interface ServeOptions {
   /** How long in-flight calls and streams may take to finish once shutdown begins. */
   shutdownTimeoutMs: number;
   host?: string;
+  /** Node's own defaults (five minutes for a request) would let a slow client hold a socket for long. */
+  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
 }
+
+/**
+ * A body that has not arrived within requestMs gets Node's 408 and its socket closed; headers
+ * within headersMs (slowloris). Node checks these once per CHECK_EVERY_MS, so a request can last
+ * up to that much longer. Keep-alive stays above the 55 s Heroku's router keeps idle connections,
+ * so that the router, never us, closes them: a request never races a closing socket.
+ */
+const CHECK_EVERY_MS = 1000;
+const DEFAULT_TIMEOUTS = { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 65_000 };
 
 /** Listens with the composition's app, and knows how to stop without dropping a call. */
 export async function serve(composition: Composition, options: ServeOptions): Promise<Running> {
   const { logger } = composition;
-  const server = createServer(composition.app);
-  // Above Heroku's 55 s router idle limit, so the router always closes idle connections first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const server = createServer(
+    { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: CHECK_EVERY_MS },
+    composition.app,
+  );
   await listen(server, options);
   const port = (server.address() as AddressInfo).port;
 

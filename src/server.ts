@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   const composition = await compose(config, logger);
-  const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
+  const running = await serve(composition, {
+    port: config.port,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    timeouts: { requestMs: config.requestTimeoutMs, headersMs: config.headersTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
+  });
   const port = Number(new URL(running.url).port);
   logger.info(
     { port, mode: composition.stores.mode, perf: composition.standIn === undefined ? 'perf' : 'stand-in' },

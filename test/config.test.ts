@@ -263,3 +263,13 @@ describe('loadConfig: plans', () => {
     expect(load({}).spendHistoryDays).toBe(35);
   });
 });
+
+describe("loadConfig: the server's own timeouts", () => {
+  test('have deliberate defaults, and stay within safe bounds', () => {
+    expect(loadConfig({})).toMatchObject({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 });
+    expect(problems({ KEEP_ALIVE_TIMEOUT_MS: '30000' })).toEqual([expect.stringMatching(/^KEEP_ALIVE_TIMEOUT_MS /) as string]);
+    expect(problems({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '8000' })).toEqual([
+      'HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request',
+    ]);
+  });
+});

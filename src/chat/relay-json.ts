@@ -22,7 +22,7 @@ export async function relayJson(ctx: CallContext): Promise<Relayed> {
   // From here on Perf has answered: whatever goes wrong now, it did the work (and may bill).
   let raw: Buffer;
   try {
-    raw = await readAll(answer.body);
+    raw = ctx.perf.echo.buffer(await readAll(answer.body), 'answer');
   } catch {
     if (guard.signal.reason instanceof UpstreamTimeout)
       return ended(new HttpError(504, 'upstream_timeout', 'Perf did not answer in time.'));
@@ -36,7 +36,7 @@ export async function relayJson(ctx: CallContext): Promise<Relayed> {
     const parsed = answerFacts(JSON.parse(raw.toString('utf8')));
     costUsd = parsed.costUsd;
     if (parsed.costUsd !== undefined) facts.cost_usd = parsed.costUsd;
-    if (parsed.modelUsed !== undefined) facts.model_used = parsed.modelUsed;
+    if (parsed.modelUsed !== undefined) facts.model_used = ctx.perf.echo.text(parsed.modelUsed, 'model_used');
     if (parsed.totalTokens !== undefined) facts.tokens = parsed.totalTokens;
   } catch {
     return ended(new HttpError(502, 'upstream_error', 'Perf gave an unreadable answer.'));

@@ -39,14 +39,14 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
   const forward = async (events: SseEvent[]): Promise<void> => {
     for (const event of events) {
       if (event.costUsd !== undefined) costUsd = event.costUsd;
-      if (event.modelUsed !== undefined) facts.model_used = event.modelUsed;
+      if (event.modelUsed !== undefined) facts.model_used = ctx.perf.echo.text(event.modelUsed, 'model_used');
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
       if (event.data === '[DONE]') seen.done = true;
       if (guard.signal.aborted || res.destroyed) continue;
-      if (!res.write(formatEvent(event.data))) {
-        guard.suspendIdle();
+      if (!res.write(formatEvent(ctx.perf.echo.text(event.data, 'stream')))) {
+        guard.waitForBrowser();
         await drained(res);
-        guard.touch();
+        guard.browserCaughtUp();
       }
     }
   };
@@ -71,6 +71,9 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
         'upstream_timeout',
         guard.signal.reason.phase === 'idle' ? 'Perf stopped sending the answer.' : 'Perf did not answer in time.',
       );
+    } else if (guard.isBrowserStalled()) {
+      facts.outcome = 'browser_stalled';
+      ctx.logger.warn({ idle_ms: ctx.streamIdleTimeoutMs }, 'stream ended: the browser took nothing for STREAM_IDLE_TIMEOUT_MS');
     } else if (!guard.isClientGone()) {
       error = new HttpError(502, 'upstream_error', 'Perf broke off the answer.');
       ctx.logger.warn({ err: { message: (err as Error).message } }, 'upstream stream failed');

@@ -145,7 +145,7 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
       if (facts.stream) o.metrics?.openStreams.dec();
     }
     const settlement = settlementFor(relayed.outcome);
-    facts.outcome = describeOutcome(relayed.outcome);
+    facts.outcome ??= relayed.error?.type ?? describeOutcome(relayed.outcome);
     facts.settled = settlement.kind;
     await settle(o, entitlement, reservationId, settlement, terms.capMicros, now());
     if (fault !== undefined) throw fault instanceof Error ? fault : new Error('the relay failed');

@@ -39,6 +39,12 @@ export interface Scenario {
   setCookie?: boolean;
   /** Send headers, then stall before the first chunk. */
   stallBeforeFirstChunkMs?: number;
+  /**
+   * A hostile or broken Perf that sends our key back: in the reply's text, as the error code, or
+   * as the model's name. In a stream, the event holding it is written in two halves that split
+   * the key, a few milliseconds apart.
+   */
+  echoKey?: 'reply' | 'code' | 'model';
 }
 
 export interface RecordedRequest {
@@ -115,7 +121,7 @@ export class PerfStandIn {
       body = undefined;
     }
     this.requests.push({ path, headers: req.headers, body });
-    const scenario = this.queue.shift() ?? this.defaults;
+    let scenario = this.queue.shift() ?? this.defaults;
     res.on('close', () => {
       if (!res.writableFinished) this.aborted += 1;
     });
@@ -126,6 +132,7 @@ export class PerfStandIn {
     }
     const auth = req.headers.authorization ?? '';
     const key = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (scenario.echoKey === 'code') scenario = { ...scenario, errorCode: key, status: scenario.status ?? 500 };
     if (!this.options.apiKeys.includes(key)) {
       sendError(res, 401, 'invalid_api_key', 'authentication_error', 'Invalid API key provided.');
       return;
@@ -147,14 +154,15 @@ export class PerfStandIn {
       sendError(res, 400, 'invalid_request', 'invalid_request_error', 'messages is required.');
       return;
     }
-    const reply = scenario.reply ?? defaultReply(body);
+    const reply = scenario.echoKey === 'reply' ? `Your key is ${key}, by the way.` : (scenario.reply ?? defaultReply(body));
+    const answerBody = scenario.echoKey === 'model' ? { ...body, model: key } : body;
     if (path === '/v1/chat') {
-      const cost = sendCompletion(res, body, reply, scenario);
+      const cost = sendCompletion(res, answerBody, reply, scenario);
       if (cost !== null) this.reportedCosts.push(cost);
       return;
     }
     if (scenario.streamCostUsd !== undefined) this.reportedCosts.push(scenario.streamCostUsd);
-    await sendStream(res, reply, scenario, (n) => {
+    await sendStream(res, reply, scenario, key, (n) => {
       this.streamBytesSent += n;
     });
   }
@@ -239,7 +247,7 @@ function chunk(id: string, delta: Record<string, unknown>, finish: string | null
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-async function sendStream(res: ServerResponse, reply: string, scenario: Scenario, onSent: (bytes: number) => void): Promise<void> {
+async function sendStream(res: ServerResponse, reply: string, scenario: Scenario, key: string, onSent: (bytes: number) => void): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
   if (scenario.stallBeforeFirstChunkMs !== undefined) await sleep(scenario.stallBeforeFirstChunkMs);
@@ -252,7 +260,15 @@ async function sendStream(res: ServerResponse, reply: string, scenario: Scenario
       return;
     }
     onSent(event.length);
-    if (!res.write(event)) await drained(res);
+    const at = scenario.echoKey === 'reply' ? event.indexOf(key) : -1;
+    if (at !== -1) {
+      // The key split across two network writes: a relay that scanned chunks would miss it.
+      res.write(event.slice(0, at + Math.floor(key.length / 2)));
+      await sleep(20);
+      res.write(event.slice(at + Math.floor(key.length / 2)));
+    } else if (!res.write(event)) {
+      await drained(res);
+    }
     sent += 1;
     if (scenario.chunkDelayMs !== undefined && scenario.chunkDelayMs > 0) await sleep(scenario.chunkDelayMs);
   }

@@ -21,18 +21,31 @@ export type ErrorType =
   | 'not_found'
   | 'internal_error';
 
+/** The longest wait we ever tell a client (25 h): longer than any budget's (24 h and a 15-minute bucket). */
+export const MAX_RETRY_AFTER_SECONDS = 25 * 3600;
+
+/** A whole number of seconds between 1 and MAX_RETRY_AFTER_SECONDS, whatever came in (Perf's headers included). */
+export function sanitizedRetryAfter(seconds: number): number {
+  if (Number.isNaN(seconds)) return 1;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(seconds)));
+}
+
 /** An error whose status, type and message are safe to show to the browser as they are. */
 export class HttpError extends Error {
+  /** Seconds to wait (429, 503): always a sane whole number when present. */
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly status: number,
     readonly type: ErrorType,
     message: string,
-    readonly retryAfterSeconds?: number,
+    retryAfterSeconds?: number,
     /** The request field at fault, for faces that name it separately (OpenAI's `param`). */
     readonly param?: string,
   ) {
     super(message);
     this.name = 'HttpError';
+    this.retryAfterSeconds = retryAfterSeconds === undefined ? undefined : sanitizedRetryAfter(retryAfterSeconds);
   }
 }
 

@@ -17,6 +17,7 @@ export class Metrics {
   readonly globalBudgetUsedRatio: Gauge;
   readonly openStreams: Gauge;
   readonly redisErrors: Counter;
+  readonly keyEchoes: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -74,6 +75,11 @@ export class Metrics {
     this.openStreams = new Gauge({
       name: 'perf_bff_open_streams',
       help: 'Streaming chat calls in progress.',
+      registers,
+    });
+    this.keyEchoes = new Counter({
+      name: 'perf_bff_key_echoes_total',
+      help: 'Times Perf sent our API key back (in an answer, a stream, an error code); it was replaced each time.',
       registers,
     });
     this.redisErrors = new Counter({

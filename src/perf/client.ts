@@ -3,6 +3,7 @@ import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../infra/logger';
 import { abortFailure, PerfCallError } from './failure';
+import { KeyEcho } from './key-echo';
 import type { PerfFailure } from './failure';
 
 /** The only fields that ever reach Perf; built field by field, never copied from the browser. */
@@ -25,6 +26,8 @@ export interface PerfClientOptions {
   maxRetryAfterMs?: number;
   dispatcher?: Dispatcher;
   random?: () => number;
+  /** Called when Perf sent our key back (it is replaced before it goes anywhere). */
+  onKeyEcho?: (where: string) => void;
   /** Called after each attempt; durationMs runs from sending to Perf's response headers (or the failure). */
   onAttempt?: (info: { attempt: number; status?: number; error?: string; durationMs?: number }) => void;
 }
@@ -70,6 +73,8 @@ export function createPerfDispatcher(connections: number | null = null): Agent {
  * billed, and whether the next one still fits in the caller's deadline, are ours to track.
  */
 export class PerfClient {
+  /** Whatever came from Perf goes through this before it is relayed or logged. */
+  readonly echo: KeyEcho;
   private readonly dispatcher: Dispatcher;
   private readonly maxRetries: number;
   private readonly backoffBaseMs: number;
@@ -77,6 +82,7 @@ export class PerfClient {
   private readonly random: () => number;
 
   constructor(private readonly options: PerfClientOptions) {
+    this.echo = new KeyEcho(options.apiKey, options.onKeyEcho);
     this.dispatcher = options.dispatcher ?? createPerfDispatcher();
     this.maxRetries = options.maxRetries ?? 2;
     this.backoffBaseMs = options.backoffBaseMs ?? 200;
@@ -114,7 +120,8 @@ export class PerfClient {
         this.options.onAttempt?.({ attempt, status: res.statusCode, durationMs: performance.now() - attemptStart });
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
         // A failure status is definite: that attempt billed nothing.
-        failure = { kind: 'status', status: res.statusCode, ...withCode(await readErrorCode(res.body)) };
+        const code = await readErrorCode(res.body);
+        failure = { kind: 'status', status: res.statusCode, ...withCode(code === undefined ? undefined : this.echo.text(code, 'error code')) };
         if (res.statusCode === 401 || res.statusCode === 403) {
           this.options.logger.error(
             { upstream_status: res.statusCode, upstream_code: failure.code },
@@ -156,12 +163,20 @@ export class PerfClient {
   }
 }
 
-function parseRetryAfter(value: string | string[] | undefined): number {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return 1;
-  if (/^\d+$/.test(raw.trim())) return Math.max(1, Number(raw.trim()));
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? 1 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+/** Perf's own limits are per minute: a longer wait it asks for is cut to this. */
+const MAX_UPSTREAM_RETRY_AFTER_SECONDS = 3600;
+
+/**
+ * Perf's Retry-After as whole seconds between 1 and an hour, whatever it says: delay-seconds,
+ * an HTTP date, or nonsense ("1e+23", "-5", "soon") — the last means 1.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number {
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
+  let seconds = 1;
+  if (/^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(raw)) seconds = Number(raw);
+  else if (/[a-z]/i.test(raw) && !Number.isNaN(Date.parse(raw))) seconds = (Date.parse(raw) - now) / 1000;
+  if (!Number.isFinite(seconds)) seconds = seconds > 0 ? MAX_UPSTREAM_RETRY_AFTER_SECONDS : 1;
+  return Math.min(MAX_UPSTREAM_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(seconds)));
 }
 
 function withCode(code: string | undefined): { code?: string } {

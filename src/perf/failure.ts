@@ -32,6 +32,14 @@ export class ClientGone extends Error {
   }
 }
 
+/** An abort reason: the browser took nothing of the answer for too long (it stopped reading). */
+export class BrowserStalled extends Error {
+  constructor() {
+    super('the browser stopped reading');
+    this.name = 'BrowserStalled';
+  }
+}
+
 /** An abort reason: our own deadline ran out. */
 export class UpstreamTimeout extends Error {
   constructor(readonly phase: 'response' | 'idle') {
