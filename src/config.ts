@@ -321,7 +321,8 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
     }
     if (!e.PASSWORD_SIGN_IN && e.OIDC_ISSUER === undefined)
       problems.push('PASSWORD_SIGN_IN=false needs OIDC_ISSUER: otherwise nobody could sign in');
-    if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request');
+    if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS)
+      problems.push('HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request');
     if (e.DAILY_BUDGET_USD > 0 && e.MAX_COST_PER_CALL > e.DAILY_BUDGET_USD) {
       problems.push('MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget');
     }
@@ -403,14 +404,21 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
 export function configWarnings(config: Config, env: Env): string[] {
   const warnings: string[] = [];
   if (config.production && env.DYNO !== undefined && config.trustProxy === 0) {
-    warnings.push('TRUST_PROXY=0 on Heroku (DYNO is set): every request seems to come from the router, so the sign-in throttles count all clients as one. Set TRUST_PROXY=1.');
+    warnings.push(
+      'TRUST_PROXY=0 on Heroku (DYNO is set): every request seems to come from the router, so the sign-in throttles count all clients as one. Set TRUST_PROXY=1.',
+    );
   }
   if (config.production && config.publicUrl === undefined) {
-    warnings.push("PUBLIC_URL is not set: the cross-site guard takes this app's own origin from each request's Host header. Set PUBLIC_URL=https://<your app's domain>.");
+    warnings.push(
+      "PUBLIC_URL is not set: the cross-site guard takes this app's own origin from each request's Host header. Set PUBLIC_URL=https://<your app's domain>.",
+    );
   }
   if (env.PLANS_FILE !== undefined && env.PLANS_FILE !== '') {
-    const ignored = ['RATE_LIMIT_REQUESTS', 'RATE_LIMIT_WINDOW_SECONDS', 'DAILY_BUDGET_USD', 'MAX_COST_PER_CALL', 'ALLOWED_MODELS'].filter((name) => (env[name] ?? '') !== '');
-    if (ignored.length > 0) warnings.push(`${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} not used with PLANS_FILE: each plan has its own.`);
+    const ignored = ['RATE_LIMIT_REQUESTS', 'RATE_LIMIT_WINDOW_SECONDS', 'DAILY_BUDGET_USD', 'MAX_COST_PER_CALL', 'ALLOWED_MODELS'].filter(
+      (name) => (env[name] ?? '') !== '',
+    );
+    if (ignored.length > 0)
+      warnings.push(`${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} not used with PLANS_FILE: each plan has its own.`);
   }
   return warnings;
 }

@@ -33,7 +33,12 @@ export async function serve(composition: Composition, options: ServeOptions): Pr
   const { logger } = composition;
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const server = createServer(
-    { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: CHECK_EVERY_MS },
+    {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: CHECK_EVERY_MS,
+    },
     composition.app,
   );
   await listen(server, options);

@@ -247,7 +247,13 @@ function chunk(id: string, delta: Record<string, unknown>, finish: string | null
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-async function sendStream(res: ServerResponse, reply: string, scenario: Scenario, key: string, onSent: (bytes: number) => void): Promise<void> {
+async function sendStream(
+  res: ServerResponse,
+  reply: string,
+  scenario: Scenario,
+  key: string,
+  onSent: (bytes: number) => void,
+): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
   if (scenario.stallBeforeFirstChunkMs !== undefined) await sleep(scenario.stallBeforeFirstChunkMs);

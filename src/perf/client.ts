@@ -121,7 +121,11 @@ export class PerfClient {
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
         // A failure status is definite: that attempt billed nothing.
         const code = await readErrorCode(res.body);
-        failure = { kind: 'status', status: res.statusCode, ...withCode(code === undefined ? undefined : this.echo.text(code, 'error code')) };
+        failure = {
+          kind: 'status',
+          status: res.statusCode,
+          ...withCode(code === undefined ? undefined : this.echo.text(code, 'error code')),
+        };
         if (res.statusCode === 401 || res.statusCode === 403) {
           this.options.logger.error(
             { upstream_status: res.statusCode, upstream_code: failure.code },
