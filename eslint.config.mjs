@@ -56,7 +56,8 @@ export default tseslint.config(
   layer(['src/http/**/*.ts'], [], [folders('chat', 'auth', 'stores', 'perf', 'dev')]),
   layer(['src/auth/**/*.ts'], [], [folders('chat', 'perf', 'dev')]),
   layer(['src/chat/**/*.ts'], [], [folders('stores', 'dev')]),
-  layer(['src/app.ts', 'src/config.ts', 'src/serve.ts', 'src/server.ts', 'src/cli/**/*.ts'], [], [folders('dev')]),
+  layer(['src/config/**/*.ts'], WEB_FRAMEWORK, [folders('http', 'chat', 'stores', 'perf', 'infra', 'dev')]),
+  layer(['src/app.ts', 'src/serve.ts', 'src/server.ts', 'src/cli/**/*.ts'], [], [folders('dev')]),
   {
     // Tests read untyped JSON answers (supertest's res.body is any) and assert on their shape.
     files: ['test/**/*.ts'],

@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestLog({ logger, pseudonym: pseudonymFor(config.sessionSecrets[0] ?? '') }));
   app.use(closeUnreadBodies());
-  app.use(proxyCheck({ trustProxy: config.trustProxy, logger }));
+  app.use(proxyCheck({ trustProxy: config.trustProxy, production: config.production, logger }));
   app.use(countRequests({ metrics }));
   app.use(securityHeaders({ production: config.production }));
   app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown }));

@@ -273,3 +273,71 @@ describe("loadConfig: the server's own timeouts", () => {
     ]);
   });
 });
+
+describe('loadConfig reports everything in one run', () => {
+  test('cross-field problems come with the malformed settings, not after they are fixed', () => {
+    const found = problems({
+      ...PROD,
+      PORT: 'eighty',
+      PERF_BASE_URL: 'http://perf.example.com',
+      MAX_COST_PER_CALL: '2',
+      DAILY_BUDGET_USD: '1',
+      HEADERS_TIMEOUT_MS: '20000',
+      REQUEST_TIMEOUT_MS: '10000',
+      OIDC_ISSUER: 'https://id.example.com',
+      REDIS_URL: '',
+    });
+    expect(found).toEqual([
+      'PORT must be a whole number',
+      'REDIS_URL is required when NODE_ENV=production',
+      'PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)',
+      'OIDC_CLIENT_ID is required with OIDC_ISSUER',
+      'PUBLIC_URL is required with OIDC_ISSUER (the redirect URI is PUBLIC_URL/auth/oidc/callback)',
+      'HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request',
+      'MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget',
+    ]);
+  });
+
+  test('a rule that reads a malformed setting is skipped, not reported twice or wrongly', () => {
+    expect(problems({ MAX_COST_PER_CALL: 'two', DAILY_BUDGET_USD: '1' })).toEqual([
+      'MAX_COST_PER_CALL must be a dollar amount such as 0.01 (at most 6 decimals)',
+    ]);
+    expect(problems({ ...PROD, PERF_BASE_URL: 'ftp://x' })).toEqual(['PERF_BASE_URL must be an http(s) URL']);
+  });
+
+  test('a plans file problem and a setting problem are reported together', () => {
+    const found = problems({ PORT: '-1', PLANS_FILE: '/nowhere/plans.json' });
+    expect(found).toHaveLength(2);
+    expect(found[0]).toBe('PORT must be a whole number');
+    expect(found[1]).toMatch(/^PLANS_FILE cannot be read \(ENOENT\)/);
+  });
+});
+
+describe('router-safe timeouts', () => {
+  test('JSON calls get 25 s on Heroku (DYNO set), 60 s elsewhere; streams wait 60 s for a first byte, with heartbeats', () => {
+    expect(loadConfig({}).upstreamTimeoutMs).toBe(60_000);
+    const heroku = loadConfig({ ...PROD, DYNO: 'web.1' });
+    expect(heroku).toMatchObject({ onHeroku: true, upstreamTimeoutMs: 25_000, streamStartTimeoutMs: 60_000, streamHeartbeatMs: 15_000 });
+    expect(loadConfig({ ...PROD, DYNO: 'web.1', UPSTREAM_TIMEOUT_MS: '28000' }).upstreamTimeoutMs).toBe(28_000);
+  });
+
+  test('a heartbeat slower than the router allows is refused', () => {
+    expect(problems({ STREAM_HEARTBEAT_MS: '30000' })).toEqual(['STREAM_HEARTBEAT_MS must be at most 25000']);
+  });
+});
+
+describe('ADMIN_USERNAME', () => {
+  test('is a username, lowercased, and needs password sign-in', () => {
+    expect(loadConfig({ ADMIN_USERNAME: 'Admin' }).adminUsername).toBe('admin');
+    expect(problems({ ADMIN_USERNAME: 'not a name' })).toHaveLength(1);
+    expect(
+      problems({
+        ADMIN_USERNAME: 'admin',
+        PASSWORD_SIGN_IN: 'false',
+        OIDC_ISSUER: 'https://id.example.com',
+        OIDC_CLIENT_ID: 'c',
+        PUBLIC_URL: 'https://a.example.com',
+      }),
+    ).toEqual(['ADMIN_USERNAME makes a password user, but PASSWORD_SIGN_IN=false: that user could not sign in']);
+  });
+});

@@ -196,4 +196,20 @@ describe('TRUST_PROXY as it really is', () => {
       await h.close();
     }
   });
+
+  test('production over plain http (no TLS, no trusted X-Forwarded-Proto: https): the log says the cookie can never be kept, once', async () => {
+    const h = await startHarness({ mode: 'redis', env: { NODE_ENV: 'production', PUBLIC_URL: 'https://chat.example.com' } });
+    const plainHttp = (l: string): boolean => l.includes('plain http while NODE_ENV=production');
+    try {
+      await supertest(h.url).get('/healthz').set('X-Forwarded-For', '203.0.113.9').set('X-Forwarded-Proto', 'https').expect(200);
+      expect(h.logs.lines.filter(plainHttp)).toHaveLength(0);
+      const res = await supertest(h.url).post('/auth/login').set('X-Forwarded-For', '203.0.113.9').send({ username: 'x', password: 'y' });
+      expect(res.headers['set-cookie']).toBeUndefined();
+      await supertest(h.url).get('/healthz').set('X-Forwarded-For', '203.0.113.9').expect(200);
+      expect(h.logs.lines.filter(plainHttp)).toHaveLength(1);
+      expect(h.logs.lines.find(plainHttp)).toContain('set TRUST_PROXY');
+    } finally {
+      await h.close();
+    }
+  });
 });

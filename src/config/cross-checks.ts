@@ -1,0 +1,81 @@
+import { LOOPBACK_URL } from './fields';
+import type { Env, SettingName, Settings } from './settings';
+
+/** A rule between settings: the problem it finds, if any. */
+type CrossCheck = (s: Settings, production: boolean) => string | undefined;
+
+const httpsOnly = (url: string): boolean => url.startsWith('https://') || LOOPBACK_URL.test(url);
+
+const REQUIRED_IN_PRODUCTION = ['PERF_API_KEY', 'SESSION_SECRET', 'REDIS_URL'] as const;
+
+const CHECKS: readonly CrossCheck[] = [
+  ...REQUIRED_IN_PRODUCTION.map((name): CrossCheck => (s, production) => {
+    const value = s[name];
+    const missing = value === undefined || (Array.isArray(value) && value.length === 0);
+    return production && missing ? `${name} is required when NODE_ENV=production` : undefined;
+  }),
+  (s, production) =>
+    production && !httpsOnly(s.PERF_BASE_URL)
+      ? 'PERF_BASE_URL must be https:// in production (the key travels in its Authorization header)'
+      : undefined,
+  (s, production) =>
+    s.SESSION_COOKIE_SAMESITE === 'none' && !production
+      ? 'SESSION_COOKIE_SAMESITE=none needs NODE_ENV=production: browsers accept SameSite=None only on a Secure (https) cookie'
+      : undefined,
+  (s) => (s.OIDC_ISSUER !== undefined && s.OIDC_CLIENT_ID === undefined ? 'OIDC_CLIENT_ID is required with OIDC_ISSUER' : undefined),
+  (s) =>
+    s.OIDC_ISSUER !== undefined && s.PUBLIC_URL === undefined
+      ? 'PUBLIC_URL is required with OIDC_ISSUER (the redirect URI is PUBLIC_URL/auth/oidc/callback)'
+      : undefined,
+  (s, production) =>
+    production && s.OIDC_ISSUER !== undefined && !httpsOnly(s.OIDC_ISSUER) ? 'OIDC_ISSUER must be https:// in production' : undefined,
+  (s) => (s.OIDC_PLAN_CLAIM !== undefined && s.OIDC_ISSUER === undefined ? 'OIDC_PLAN_CLAIM needs OIDC_ISSUER' : undefined),
+  (s) =>
+    !s.PASSWORD_SIGN_IN && s.OIDC_ISSUER === undefined
+      ? 'PASSWORD_SIGN_IN=false needs OIDC_ISSUER: otherwise nobody could sign in'
+      : undefined,
+  (s) =>
+    !s.PASSWORD_SIGN_IN && s.ADMIN_USERNAME !== undefined
+      ? 'ADMIN_USERNAME makes a password user, but PASSWORD_SIGN_IN=false: that user could not sign in'
+      : undefined,
+  (s) =>
+    s.HEADERS_TIMEOUT_MS > s.REQUEST_TIMEOUT_MS
+      ? 'HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request'
+      : undefined,
+  (s) =>
+    s.PLANS_FILE === undefined && s.DAILY_BUDGET_USD > 0 && s.MAX_COST_PER_CALL > s.DAILY_BUDGET_USD
+      ? 'MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget'
+      : undefined,
+];
+
+/** Thrown by the settings view when a rule reads a setting that did not parse: the rule is skipped. */
+class UnreadableSetting extends Error {}
+
+/**
+ * A read-only view of the settings for a rule: reading one that did not parse skips the rule
+ * (its own problem is already reported), so no rule has to list what it reads.
+ */
+export function viewOf(values: Partial<Settings>, invalid: ReadonlySet<SettingName>): Settings {
+  return new Proxy(values, {
+    get(target, name) {
+      if (invalid.has(name as SettingName)) throw new UnreadableSetting();
+      return target[name as SettingName];
+    },
+  }) as Settings;
+}
+
+/** Runs `rule` on the view; a rule that reads an unparsed setting says nothing. */
+export function unlessUnreadable<T>(rule: () => T): T | undefined {
+  try {
+    return rule();
+  } catch (err) {
+    if (err instanceof UnreadableSetting) return undefined;
+    throw err;
+  }
+}
+
+/** Every problem between settings, each checked as long as the settings it reads parsed. */
+export function crossCheck(view: Settings, env: Env): string[] {
+  const production = env.NODE_ENV === 'production';
+  return CHECKS.map((check) => unlessUnreadable(() => check(view, production))).filter((p): p is string => p !== undefined);
+}
