@@ -15,7 +15,7 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
   let h: Harness;
   let cookie: string;
   beforeAll(async () => {
-    h = await startHarness({ mode, env: { UPSTREAM_TIMEOUT_MS: '500', STREAM_IDLE_TIMEOUT_MS: '300', RATE_LIMIT_REQUESTS: '1000' } });
+    h = await startHarness({ mode, env: { STREAM_START_TIMEOUT_MS: '500', STREAM_IDLE_TIMEOUT_MS: '300', RATE_LIMIT_REQUESTS: '1000' } });
     cookie = await h.sessionCookie();
   });
   afterAll(() => h.close());
@@ -89,7 +89,7 @@ describe.each(modes())('streaming relay (%s stores)', (mode) => {
     expect(h.standIn.requests).toHaveLength(1); // never retried after the first byte
   });
 
-  test('no first byte within UPSTREAM_TIMEOUT_MS: 504 upstream_timeout as JSON, in time', async () => {
+  test('no first byte within STREAM_START_TIMEOUT_MS (shorter than a heartbeat): 504 upstream_timeout as JSON, in time', async () => {
     h.standIn.enqueue({ stallBeforeFirstChunkMs: 2000 });
     const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
     const body = await stream.done;
@@ -116,7 +116,10 @@ describe.each(modes())('a slow browser (%s stores)', (mode) => {
   let cookie: string;
   beforeAll(async () => {
     // Generous timeouts: these tests are about memory, and a loaded machine may pause longer than 300 ms.
-    h = await startHarness({ mode, env: { UPSTREAM_TIMEOUT_MS: '10000', STREAM_IDLE_TIMEOUT_MS: '10000', RATE_LIMIT_REQUESTS: '1000' } });
+    h = await startHarness({
+      mode,
+      env: { STREAM_START_TIMEOUT_MS: '10000', STREAM_IDLE_TIMEOUT_MS: '10000', RATE_LIMIT_REQUESTS: '1000' },
+    });
     cookie = await h.sessionCookie();
   });
   afterAll(() => h.close());
@@ -155,5 +158,87 @@ describe.each(modes())('a slow browser (%s stores)', (mode) => {
     await stream.done;
     expect(received).toBeGreaterThan(total);
     expect(h.standIn.streamBytesSent).toBeGreaterThan(total);
+  });
+});
+
+// The stores play no part in heartbeats: one mode is enough (their seconds of waiting add up).
+describe('heartbeats', () => {
+  let h: Harness;
+  let cookie: string;
+  beforeAll(async () => {
+    h = await startHarness({
+      mode: 'memory',
+      env: { STREAM_HEARTBEAT_MS: '1000', STREAM_START_TIMEOUT_MS: '4000', STREAM_IDLE_TIMEOUT_MS: '5000', RATE_LIMIT_REQUESTS: '1000' },
+    });
+    cookie = await h.sessionCookie();
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.standIn.reset());
+
+  /** The longest stretch with no byte at all, from the request to the end. */
+  function longestSilence(stream: { startedAt: number; events: { at: number }[]; heartbeats: number[] }, endedAt: number): number {
+    const times = [stream.startedAt, ...stream.events.map((e) => e.at), ...stream.heartbeats, endedAt].sort((a, b) => a - b);
+    return Math.max(...times.slice(1).map((t, i) => t - (times[i] ?? t)));
+  }
+
+  test('while Perf thinks before answering at all: 200 and `: keep-alive` comments, then the answer', async () => {
+    h.standIn.enqueue({ delayMs: 2600, reply: 'worth the wait' });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    // The head came with the first heartbeat, long before Perf's.
+    expect(Date.now() - stream.startedAt).toBeLessThan(2000);
+    expect(stream.res.statusCode).toBe(200);
+    const raw = await stream.done;
+    expect(raw.startsWith(': keep-alive\n\n')).toBe(true);
+    expect(stream.heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(longestSilence(stream, Date.now())).toBeLessThan(1000 + 700);
+    expect(stream.events.at(-1)?.data).toBe('[DONE]');
+    await eventually(async () => expect(await h.usage(cookie)).toMatchObject({ reserved_usd: 0 }));
+  });
+
+  test('after headers, before the first chunk, and in long gaps between chunks', async () => {
+    h.standIn.enqueue({ stallBeforeFirstChunkMs: 1800, reply: 'a', chunkDelayMs: 1400 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    expect(stream.heartbeats.length).toBeGreaterThanOrEqual(3);
+    expect(longestSilence(stream, Date.now())).toBeLessThan(1000 + 700);
+    expect(stream.events.at(-1)?.data).toBe('[DONE]');
+  });
+
+  test('none while events flow', async () => {
+    h.standIn.enqueue({ reply: 'one two three four five six', chunkDelayMs: 300 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await stream.done;
+    expect(stream.heartbeats).toEqual([]);
+  });
+
+  test("a failure after the first heartbeat is the stream's final event (a 429 from Perf: nothing charged)", async () => {
+    h.standIn.enqueue({ delayMs: 1500, status: 429, retryAfterSeconds: 120 });
+    const own = await h.sessionCookie();
+    const stream = await openStream(h.url, own, { message: 'x', stream: true });
+    await stream.done;
+    expect(stream.res.statusCode).toBe(200);
+    expect(stream.heartbeats.length).toBeGreaterThanOrEqual(1);
+    expect(stream.events).toHaveLength(1);
+    expect(JSON.parse(stream.events[0]?.data ?? '{}')).toMatchObject({ error: { type: 'upstream_rate_limited' } });
+    await eventually(async () => expect(await h.usage(own)).toMatchObject({ reserved_usd: 0, spent_usd: 0 }));
+  });
+
+  test('no first byte from Perf within STREAM_START_TIMEOUT_MS: a final upstream_timeout event, the cap kept', async () => {
+    h.standIn.enqueue({ hang: true });
+    const own = await h.sessionCookie();
+    const stream = await openStream(h.url, own, { message: 'x', stream: true });
+    await stream.done;
+    expect(Date.now() - stream.startedAt).toBeLessThan(4000 + 1500);
+    expect(stream.heartbeats.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.parse(stream.events.at(-1)?.data ?? '{}')).toMatchObject({ error: { type: 'upstream_timeout' } });
+    await eventually(async () => expect(await h.usage(own)).toMatchObject({ reserved_usd: 0, spent_usd: 0.01 }));
+  });
+
+  test('a browser that leaves while Perf thinks: heartbeats stop, the upstream call is abandoned', async () => {
+    h.standIn.enqueue({ hang: true });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await waitFor(() => stream.heartbeats.length > 0, 3000, 'a heartbeat');
+    stream.req.destroy();
+    await waitFor(() => h.standIn.aborted === 1, 2000, 'the upstream call to be aborted');
   });
 });

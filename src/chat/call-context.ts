@@ -28,6 +28,8 @@ export interface CallContext {
   requestId: string;
   logger: Logger;
   streamIdleTimeoutMs: number;
+  /** A stream with nothing to send for this long sends an SSE comment. */
+  streamHeartbeatMs: number;
   /** How the face writes an error (a stream's final event uses it too). */
   errorShape: ErrorShape;
 }

@@ -4,6 +4,7 @@ import { UpstreamTimeout } from '../perf/failure';
 import { SseReader, formatEvent } from '../perf/sse';
 import type { SseEvent } from '../perf/sse';
 import type { CallContext, Relayed } from './call-context';
+import { Heartbeat } from './heartbeat';
 import { failedToOpen } from './relay-json';
 
 export const SSE_HEADERS = {
@@ -14,19 +15,36 @@ export const SSE_HEADERS = {
 
 /**
  * Relays Perf's event stream as it arrives. Nothing is sent to the browser until Perf's first
- * bytes are in, so any failure before that is an ordinary JSON error; after that, a failure
- * ends the stream with a final `data: {"error":…}` event. The loop pulls the next upstream
- * chunk only once the browser has taken the last one, so a slow reader slows Perf's socket
- * down (TCP backpressure) instead of filling our memory.
+ * bytes are in, or until a heartbeat is due (STREAM_HEARTBEAT_MS of waiting), so a failure before
+ * either is an ordinary JSON error; after that, a failure ends the stream with a final
+ * `data: {"error":…}` event. The loop pulls the next upstream chunk only once the browser has
+ * taken the last one, so a slow reader slows Perf's socket down (TCP backpressure) instead of
+ * filling our memory.
  */
 export async function relayStream(ctx: CallContext): Promise<Relayed> {
+  const heartbeat = new Heartbeat(ctx.res, ctx.streamHeartbeatMs, () => startEventStream(ctx));
+  try {
+    return await relay(ctx, heartbeat);
+  } finally {
+    heartbeat.stop();
+  }
+}
+
+function startEventStream(ctx: CallContext): void {
+  ctx.res.writeHead(200, SSE_HEADERS);
+  ctx.res.flushHeaders();
+}
+
+async function relay(ctx: CallContext, heartbeat: Heartbeat): Promise<Relayed> {
   const { res, guard, facts } = ctx;
   let answer;
   try {
     answer = await ctx.perf.open(ctx.body, { stream: true, signal: guard.signal, deadline: guard.deadline });
   } catch (err) {
     guard.done();
-    return failedToOpen(err, ctx);
+    const failed = failedToOpen(err, ctx);
+    // A heartbeat already said 200: the failure is the stream's only event.
+    return res.headersSent ? { ...failed, finish: () => endStream(ctx, failed.error) } : failed;
   }
   facts.upstream_status = 200;
   facts.attempts = answer.attempts;
@@ -43,7 +61,9 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
       if (event.data === '[DONE]') seen.done = true;
       if (guard.signal.aborted || res.destroyed) continue;
-      if (!res.write(formatEvent(ctx.perf.echo.text(event.data, 'stream')))) {
+      const flushed = res.write(formatEvent(ctx.perf.echo.text(event.data, 'stream')));
+      heartbeat.wrote();
+      if (!flushed) {
         guard.waitForBrowser();
         await drained(res);
         guard.browserCaughtUp();
@@ -55,8 +75,7 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
   try {
     const first = await upstream.next();
     guard.switchToIdleTimeout(ctx.streamIdleTimeoutMs);
-    res.writeHead(200, SSE_HEADERS);
-    res.flushHeaders();
+    if (!res.headersSent) startEventStream(ctx);
     if (first.done !== true) await forward(reader.push(first.value as Buffer));
     for (let next = await upstream.next(); next.done !== true; next = await upstream.next()) {
       guard.touch();
@@ -87,10 +106,14 @@ export async function relayStream(ctx: CallContext): Promise<Relayed> {
     // Perf answered: the cost is what its last chunks said, if they said anything.
     outcome: { kind: 'answered', costUsd },
     ...(error === undefined ? {} : { error }),
-    finish: () => {
-      if (res.writableEnded || res.destroyed) return;
-      if (error !== undefined) res.write(formatEvent(JSON.stringify(ctx.errorShape(error, ctx.requestId))));
-      res.end();
-    },
+    finish: () => endStream(ctx, error),
   };
+}
+
+/** The stream's end: its final error event, if any. */
+function endStream(ctx: CallContext, error: HttpError | undefined): void {
+  const { res } = ctx;
+  if (res.writableEnded || res.destroyed) return;
+  if (error !== undefined) res.write(formatEvent(JSON.stringify(ctx.errorShape(error, ctx.requestId))));
+  res.end();
 }

@@ -36,13 +36,17 @@ export interface ChatRouteOptions {
   globalWatch?: GlobalBudgetWatch | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** A JSON call's whole answer. */
   upstreamTimeoutMs: number;
+  /** A stream's wait for Perf's first byte. */
+  streamStartTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  streamHeartbeatMs: number;
   now?: () => number;
 }
 
 function validated(options: ChatRouteOptions): ChatRouteOptions {
-  for (const name of ['upstreamTimeoutMs', 'streamIdleTimeoutMs'] as const) {
+  for (const name of ['upstreamTimeoutMs', 'streamStartTimeoutMs', 'streamIdleTimeoutMs', 'streamHeartbeatMs'] as const) {
     if (!(options[name] > 0)) throw new TypeError(`${name} must be positive`);
   }
   if (!options.plans.plans.has(options.plans.defaultPlan))
@@ -124,11 +128,12 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
       res,
       body: upstreamBody(parsed, terms),
       perf: o.perf,
-      guard: new CallGuard(res, o.upstreamTimeoutMs),
+      guard: new CallGuard(res, facts.stream ? o.streamStartTimeoutMs : o.upstreamTimeoutMs),
       facts,
       requestId: requestIdOf(req),
       logger: o.logger,
       streamIdleTimeoutMs: o.streamIdleTimeoutMs,
+      streamHeartbeatMs: o.streamHeartbeatMs,
       errorShape: res.locals.errorShape ?? errorBody,
     };
     if (facts.stream) o.metrics?.openStreams.inc();

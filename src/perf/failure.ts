@@ -7,7 +7,7 @@ export type PerfFailure =
   | { kind: 'status'; status: number; code?: string; retryAfterSeconds?: number }
   /** No answer: the connection was refused, reset or dropped. */
   | { kind: 'unreachable'; code?: string }
-  /** Our own deadline ran out (UPSTREAM_TIMEOUT_MS before the answer, STREAM_IDLE_TIMEOUT_MS in a stream). */
+  /** Our own deadline ran out (UPSTREAM_TIMEOUT_MS for a JSON answer, STREAM_START_TIMEOUT_MS before a stream's first byte, STREAM_IDLE_TIMEOUT_MS in a stream). */
   | { kind: 'timeout'; phase: 'response' | 'idle' }
   /** The browser went away: the call was abandoned on its behalf. */
   | { kind: 'client_gone' };

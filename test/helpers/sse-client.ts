@@ -10,6 +10,8 @@ export interface OpenStream {
   res: IncomingMessage;
   req: ClientRequest;
   events: StreamEvent[];
+  /** Arrival times of SSE comments (`: keep-alive` heartbeats): not events. */
+  heartbeats: number[];
   /** Resolves with the raw body once the stream ends (or the socket closes). */
   done: Promise<string>;
   startedAt: number;
@@ -27,6 +29,7 @@ export function openStream(url: string, cookie: string, body: unknown): Promise<
     req.on('error', reject);
     req.on('response', (res) => {
       const events: StreamEvent[] = [];
+      const heartbeats: number[] = [];
       let raw = '';
       let buffer = '';
       const done = new Promise<string>((resolveDone) => {
@@ -38,7 +41,8 @@ export function openStream(url: string, cookie: string, body: unknown): Promise<
           while (boundary !== -1) {
             const block = buffer.slice(0, boundary);
             buffer = buffer.slice(boundary + 2);
-            events.push({ data: block.replace(/^data: /gm, ''), at: Date.now() });
+            if (block.startsWith(':')) heartbeats.push(Date.now());
+            else events.push({ data: block.replace(/^data: /gm, ''), at: Date.now() });
             boundary = buffer.indexOf('\n\n');
           }
         });
@@ -46,7 +50,7 @@ export function openStream(url: string, cookie: string, body: unknown): Promise<
         res.on('close', () => resolveDone(raw));
         res.on('error', () => resolveDone(raw));
       });
-      resolve({ res, req, events, done, startedAt });
+      resolve({ res, req, events, heartbeats, done, startedAt });
     });
     req.end(payload);
   });
