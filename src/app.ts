@@ -168,7 +168,9 @@ export function createApp(deps: AppDeps): Express {
     logger,
     metrics,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    streamStartTimeoutMs: config.streamStartTimeoutMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    streamHeartbeatMs: config.streamHeartbeatMs,
     now,
   };
   const countRefused = countRefusedRequest({
