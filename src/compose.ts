@@ -13,6 +13,7 @@ import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
 import { pingWithin } from './infra/redis';
+import { diagnoseRedisError } from './infra/redis-diagnosis';
 import type { LedgerWindow } from './limits/ledger-window';
 import { createPerfDispatcher, PerfClient } from './perf/client';
 import { createStores } from './stores';
@@ -106,7 +107,10 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
   redis.on('error', () => metrics.redisErrors.inc());
   if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
   await Promise.race([
-    redis.connect().catch((err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'redis connect failed')),
+    redis.connect().catch((err: unknown) => {
+      const { message, setting } = diagnoseRedisError(err, config.redisUrl ?? '');
+      logger.error({ setting }, `redis: ${message}`);
+    }),
     delay(5000),
   ]);
   return redis;

@@ -8,6 +8,7 @@ import { normalizeUsername, USERNAME_PATTERN } from '../auth/usernames';
 import { ConfigError, loadConfig } from '../config';
 import type { Config } from '../config';
 import { createLogger } from '../infra/logger';
+import { connectWithin, RedisConnectError } from '../infra/redis';
 import { RedisPlanStore } from '../stores/plan-store';
 import { createStoreClient } from '../stores/redis-client';
 import { RedisSessionIndex } from '../stores/session-index';
@@ -25,6 +26,9 @@ const USAGE = `usage: npm run users -- add <username> [--plan <plan>]   add a us
        npm run users -- usage [--day YYYY-MM-DD] [--top N] [--json]   calls and spend per user on a day (UTC; default today)`;
 
 const MIN_PASSWORD = 8;
+/** One attempt, and the whole connection (TCP, TLS, AUTH) within the deadline: an answer within 10 s either way. */
+const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_DEADLINE_MS = 8000;
 
 class UsageError extends Error {}
 
@@ -123,10 +127,15 @@ async function main(): Promise<number> {
     return 2;
   }
   const redis = createStoreClient(
-    { url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized },
+    {
+      url: config.redisUrl,
+      tlsRejectUnauthorized: config.redisTlsRejectUnauthorized,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      reconnect: false,
+    },
     createLogger('silent'),
   );
-  await redis.connect();
+  await connectWithin(redis, config.redisUrl, CONNECT_DEADLINE_MS);
   try {
     const prefix = config.redisKeyPrefix;
     const stores = {
@@ -151,6 +160,10 @@ main().then(
     if (err instanceof UsageError || (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`${(err as Error).message === '' ? '' : `${(err as Error).message}\n`}${USAGE}\n`);
       process.exit(2);
+    }
+    if (err instanceof RedisConnectError) {
+      process.stderr.write(`users: cannot reach Redis: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `users: ${(err as Error).message}\n`);
     process.exit(1);

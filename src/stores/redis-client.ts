@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { connectionOptions, logConnectionEvents } from '../infra/redis';
+import { connectionOptions, watchConnection } from '../infra/redis';
 import type { RedisConnectionOptions } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 import { ADMISSION_SCRIPTS } from './redis-scripts';
@@ -7,7 +7,7 @@ import { ADMISSION_SCRIPTS } from './redis-scripts';
 /** The stores' Redis client: our connection behaviour, with the admission scripts registered. */
 export function createStoreClient(options: RedisConnectionOptions, logger: Logger) {
   const client = createClient({ ...connectionOptions(options), scripts: ADMISSION_SCRIPTS });
-  logConnectionEvents(client, logger);
+  watchConnection(client, logger, { url: options.url });
   return client;
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -74,6 +74,8 @@ export interface RedisProcess {
   /** SIGSTOP / SIGCONT: connected, but not answering. */
   pause(): void;
   resume(): void;
+  /** The certificate of a TLS Redis (its own CA). */
+  cert?: string;
 }
 
 /** A plain redis-server on a free port; `extraArgs` add persistence or TLS. */
@@ -113,6 +115,26 @@ export async function startRedis(options: { args?: (port: number) => string[]; s
   return handle;
 }
 
+/**
+ * redis-server on TLS with a self-signed certificate, as Heroku Key-Value Store presents: valid for
+ * 127.0.0.1, signed by nobody we trust. `args` adds more (a password).
+ */
+export async function startSelfSignedTlsRedis(args: string[] = []): Promise<RedisProcess> {
+  const dir = tempDir();
+  const cert = path.join(dir, 'redis.crt');
+  const key = path.join(dir, 'redis.key');
+  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'];
+  execFileSync('openssl', [...'req -x509 -newkey rsa:2048 -nodes -days 1 -keyout'.split(' '), key, '-out', cert, ...subject], {
+    stdio: 'ignore',
+  });
+  const tls = ['--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'];
+  const redis = await startRedis({
+    scheme: 'rediss',
+    args: (port) => ['--port', '0', '--tls-port', String(port), ...tls, '--save', '', '--appendonly', 'no', ...args],
+  });
+  return Object.assign(redis, { cert });
+}
+
 export { freePort, listening } from '../helpers/net';
 import { freePort } from '../helpers/net';
 
@@ -140,15 +162,15 @@ export interface SuiteOptions {
   /** Users written into the suite's Redis, all with `password`. */
   users?: string[];
   password?: string;
-  /** A Redis started with other arguments (TLS, persistence). */
-  redis?: Parameters<typeof startRedis>[0];
+  /** A Redis started with other arguments (persistence), or 'self-signed-tls'. */
+  redis?: Parameters<typeof startRedis>[0] | 'self-signed-tls';
   /** For users written over TLS to a self-signed Redis. */
   tlsRejectUnauthorized?: boolean;
 }
 
 /** What every process test file starts with: a Redis of its own, the Perf stand-in, its users, an HTTP agent. */
 export async function startSuite(options: SuiteOptions): Promise<Suite> {
-  const redis = await startRedis(options.redis);
+  const redis = options.redis === 'self-signed-tls' ? await startSelfSignedTlsRedis() : await startRedis(options.redis);
   const { standIn, url: perfUrl } = await startStandIn(options.keys);
   if (options.users !== undefined) await seedUsers(redis.url, options.users, options.password ?? '', options.tlsRejectUnauthorized);
   return { redis, standIn, perfUrl, agent: newAgent() };

@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import type { Answer, AppProcess, RedisProcess } from './harness';
-import { call, listening, productionEnv, signIn, startApp, startSuite, stopEverything, tempDir, waitFor } from './harness';
+import { call, listening, productionEnv, signIn, sleep, startApp, startSuite, stopEverything, tempDir, waitFor } from './harness';
 
 const KEY = 'pk_test_outagesuite_0001';
 const PASSWORD = 'outage test password';
@@ -70,6 +70,7 @@ describe('Redis outage under load', () => {
     const during = load(160);
     await waitFor('the first requests of the second wave', () => standIn.requests.length > 110);
     await redis.kill();
+    const killedAt = Date.now();
     expect(await listening(redis.port)).toBe(false);
     const outage = await during;
     const perfCallsWhenDown = standIn.requests.length;
@@ -89,6 +90,8 @@ describe('Redis outage under load', () => {
     expect(readyz.ms).toBeLessThan(2000);
     expect(app.child.exitCode).toBeNull();
 
+    // Down long enough to be an outage rather than a reconnect (5 s): the log says so as an error.
+    await sleep(killedAt + 6000 - Date.now());
     await redis.start();
     const restarted = Date.now();
     await waitFor('/readyz to say 200 again', async () => (await call(agent, app.url, 'GET', '/readyz')).status === 200, 10_000, 100);
@@ -103,7 +106,17 @@ describe('Redis outage under load', () => {
     const metrics = await call(agent, app.url, 'GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     const redisErrors = /^perf_bff_redis_errors_total (\d+)$/m.exec(metrics.text);
     expect(Number(redisErrors?.[1])).toBeGreaterThan(0);
-    expect(app.logs().some((l) => l.msg === 'redis error' && l.level === 50)).toBe(true);
+    const logs = app.logs();
+    const lost = logs.findIndex(
+      (l) => l.level === 40 && /^redis: the connection to redis:\/\/127\.0\.0\.1:\d+ was lost/.test(String(l.msg)),
+    );
+    const outageError = logs.findIndex((l) => l.level === 50 && String(l.msg).startsWith('redis unavailable: '));
+    const back = logs.findIndex((l) => l.level === 30 && l.msg === 'redis ready again');
+    expect(lost).toBeGreaterThanOrEqual(0);
+    expect(outageError).toBeGreaterThan(lost);
+    expect(back).toBeGreaterThan(outageError);
+    // The reconnect loop's attempts are not logged one by one.
+    expect(logs.filter((l) => String(l.msg).startsWith('redis')).length).toBeLessThan(6);
     expect(app.logs().some((l) => l.level === 60)).toBe(false);
   });
 });
