@@ -2,6 +2,8 @@ import supertest from 'supertest';
 import { STAND_IN_COST_USD } from '../src/dev/perf-stand-in';
 import { PASSWORD, startHarness, TEST_KEY } from './helpers/harness';
 import type { Harness } from './helpers/harness';
+import { openStream } from './helpers/sse-client';
+import { eventually, waitFor } from './helpers/wait';
 
 describe('request logs', () => {
   let h: Harness;
@@ -64,5 +66,85 @@ describe('request logs', () => {
     });
     expect(typeof chat?.responseTime).toBe('number');
     expect(JSON.stringify(chat)).not.toContain('logger-user');
+  });
+
+  /** The request lines of /api/chat written so far. */
+  const chatLines = (): Record<string, unknown>[] =>
+    h.logs.parsed().filter((l) => (l.msg === 'request' || l.msg === 'request failed') && (l.req as { path: string }).path === '/api/chat');
+
+  test('a stream the browser closes as soon as it has read [DONE] (as the chat page does): the line says how it was settled, and not aborted', async () => {
+    const cookie = await h.sessionCookie();
+    const before = chatLines().length;
+    h.standIn.enqueue({ reply: 'short answer', streamCostUsd: 0.0004 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await waitFor(() => stream.events.at(-1)?.data === '[DONE]', 2000, '[DONE]');
+    stream.req.destroy();
+    await eventually(() => expect(chatLines()).toHaveLength(before + 1));
+    const line = chatLines().at(-1);
+    expect(line).toMatchObject({
+      res: { status: 200 },
+      call: { stream: true, settled: 'charge', cost_usd: 0.0004, outcome: 'answered', delivered: true },
+    });
+    expect(line?.aborted).toBeUndefined();
+  });
+
+  test('a stream the browser leaves midway: aborted, with its settlement (the cap kept: Perf may bill)', async () => {
+    const cookie = await h.sessionCookie();
+    const before = chatLines().length;
+    h.standIn.enqueue({ reply: 'one two three four five six', chunkDelayMs: 200 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await waitFor(() => stream.events.length >= 2, 2000, 'two events');
+    stream.req.destroy();
+    await eventually(() => expect(chatLines()).toHaveLength(before + 1));
+    expect(chatLines().at(-1)).toMatchObject({ aborted: true, call: { stream: true, settled: 'keep' } });
+  });
+
+  test('a JSON call the browser leaves while Perf works: aborted, with its settlement', async () => {
+    const cookie = await h.sessionCookie();
+    const before = chatLines().length;
+    h.standIn.enqueue({ delayMs: 300 });
+    const req = supertest(h.url).post('/api/chat').set('Cookie', cookie).send({ message: 'x' }).timeout(100);
+    await expect(req).rejects.toThrow();
+    await eventually(() => expect(chatLines()).toHaveLength(before + 1));
+    expect(chatLines().at(-1)).toMatchObject({ aborted: true, call: { stream: false, settled: 'keep', outcome: 'client_gone' } });
+  });
+});
+
+describe('the request line waits for the settlement', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Settling takes a while here (a slow Redis), so a browser that leaves at [DONE] is surely gone first.
+    h = await startHarness({
+      mode: 'redis',
+      storeOverrides: (stores) => ({
+        admission: {
+          admit: (r) => stores.admission.admit(r),
+          hit: (w) => stores.admission.hit(w),
+          status: (w, b) => stores.admission.status(w, b),
+          settle: async (id, budgets, outcome) => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            await stores.admission.settle(id, budgets, outcome);
+          },
+        },
+      }),
+    });
+  });
+  afterAll(() => h.close());
+
+  test('a browser gone before the call settled still gets a line that says how it settled, once settled', async () => {
+    const cookie = await h.sessionCookie();
+    h.standIn.enqueue({ reply: 'short', streamCostUsd: 0.0003 });
+    const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
+    await waitFor(() => stream.events.at(-1)?.data === '[DONE]', 2000, '[DONE]');
+    stream.req.destroy();
+    const chat = (): Record<string, unknown>[] =>
+      h.logs.parsed().filter((l) => l.msg === 'request' && (l.req as { path: string }).path === '/api/chat');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(chat()).toHaveLength(0);
+    await eventually(() => expect(chat()).toHaveLength(1));
+    expect(chat()[0]).toMatchObject({ call: { settled: 'charge', cost_usd: 0.0003, delivered: true } });
+    expect(chat()[0]?.aborted).toBeUndefined();
+    // The answer's time, not the settlement's.
+    expect(chat()[0]?.responseTime).toBeLessThan(300);
   });
 });

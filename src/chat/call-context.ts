@@ -16,6 +16,8 @@ export interface CallFacts {
   cost_usd?: number;
   settled?: 'charge' | 'keep' | 'release';
   outcome?: string;
+  /** A stream's every event, [DONE] included, was written to the browser (it may close at once after). */
+  delivered?: boolean;
 }
 
 /** What a relay needs for one call. */

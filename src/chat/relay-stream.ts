@@ -63,6 +63,7 @@ async function relay(ctx: CallContext, heartbeat: Heartbeat): Promise<Relayed> {
       if (guard.signal.aborted || res.destroyed) continue;
       const flushed = res.write(formatEvent(ctx.perf.echo.text(event.data, 'stream')));
       heartbeat.wrote();
+      if (event.data === '[DONE]') facts.delivered = true;
       if (!flushed) {
         guard.waitForBrowser();
         await drained(res);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { errorBody, HttpError, requestIdOf } from '../http/errors';
 import { setRateLimitHeaders } from '../http/rate-limit-headers';
+import { logAfter } from '../http/request-log';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
 import type { AdmissionStore, SettleOutcome } from '../limits/admission';
@@ -124,6 +125,21 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
 
     const facts: CallFacts = { stream: parsed.stream === true, plan: entitlement.plan.name };
     res.locals.call = facts;
+    const call = callAndSettle(req, res, facts, reservationId, entitlement, terms, parsed);
+    // The request's log line waits for the settlement, even when the browser has already gone.
+    logAfter(res, call);
+    await call;
+  };
+
+  async function callAndSettle(
+    req: Request,
+    res: Response,
+    facts: CallFacts,
+    reservationId: string,
+    entitlement: Entitlement,
+    terms: CallTerms,
+    parsed: ChatRequest,
+  ): Promise<void> {
     const ctx: CallContext = {
       res,
       body: upstreamBody(parsed, terms),
@@ -156,7 +172,7 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
     if (fault !== undefined) throw fault instanceof Error ? fault : new Error('the relay failed');
     if (relayed.error !== undefined && !res.headersSent) throw relayed.error;
     relayed.finish();
-  };
+  }
 }
 
 /** The operator's ceiling is watched from every admission that touches it. */

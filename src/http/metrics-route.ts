@@ -22,17 +22,20 @@ export function routeLabel(method: string, path: string, status: number): string
   return (method === 'GET' || method === 'HEAD') && status < 400 ? 'static' : 'other';
 }
 
-/** Counts every answered request once, when its response is finished or abandoned. */
+/** Counts every answered request once, and how long it took, when its response is finished or abandoned. */
 export function countRequests(options: { metrics: Metrics }): RequestHandler {
   const { metrics } = options;
   return function countRequests(req, res, next) {
+    const started = performance.now();
     // originalUrl: the path before any router stripped its mount point.
     const path = req.originalUrl.split('?')[0] ?? '';
     let counted = false;
     const count = (): void => {
       if (counted) return;
       counted = true;
-      metrics.httpRequests.inc({ method: req.method, route: routeLabel(req.method, path, res.statusCode), status: String(res.statusCode) });
+      const labels = { method: req.method, route: routeLabel(req.method, path, res.statusCode), status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
     };
     res.once('finish', count);
     res.once('close', count);

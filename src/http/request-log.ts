@@ -1,4 +1,5 @@
 import { randomUUID, createHmac } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../infra/logger';
 
@@ -22,13 +23,26 @@ export function pseudonymFor(secret: string): (username: string) => string {
 
 interface Locals {
   username?: string;
-  call?: Record<string, unknown>;
+  call?: Record<string, unknown> & { delivered?: boolean };
+  /** Resolves once the call's money is settled: the line waits for it (see logAfter). */
+  settlement?: Promise<unknown>;
 }
 
 /**
- * One JSON line per request, written when the answer is finished or abandoned, with metadata
- * only: request id (also returned as X-Request-Id), pseudonymous user, method, path, status,
- * latency and the upstream call's facts. No headers, no bodies, no query strings.
+ * The request's line waits for `settled`: a browser may close the connection before the call is
+ * settled (the chat page does, once it has read a stream's [DONE]), and the line must still say
+ * how the call was settled. `settled` must always resolve.
+ */
+export function logAfter(res: ServerResponse, settled: Promise<unknown>): void {
+  (res as ServerResponse & { locals: Locals }).locals.settlement = settled;
+}
+
+/**
+ * One JSON line per request, with metadata only: request id (also returned as X-Request-Id),
+ * pseudonymous user, method, path, status, latency and the upstream call's facts, including its
+ * settlement. No headers, no bodies, no query strings. Written when the answer is finished or
+ * abandoned, and the call (if any) settled; `responseTime` is the answer's, not the settlement's.
+ * `aborted` says that the browser left before the whole answer was written.
  * (pino-http did the same at several times the cost per request: a child logger each time.)
  */
 export interface RequestLogOptions {
@@ -45,21 +59,29 @@ export function requestLog(options: RequestLogOptions): RequestHandler {
     const id = typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : randomUUID();
     req.id = id;
     res.setHeader('X-Request-Id', id);
-    let written = false;
-    const write = (): void => {
-      if (written) return;
-      written = true;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      const responseTime = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+      const finished = res.writableFinished;
+      const write = (): void => writeLine(responseTime, finished);
+      const { settlement } = res.locals as Locals;
+      if (settlement === undefined) write();
+      else settlement.then(write, write);
+    };
+    const writeLine = (responseTime: number, finished: boolean): void => {
       if (res.statusCode < 500 && res.err === undefined && !logger.isLevelEnabled('info')) return;
       const locals = res.locals as Locals;
       const line: Record<string, unknown> = {
         request_id: id,
         req: { method: req.method, path: req.originalUrl.split('?')[0] },
         res: { status: res.statusCode },
-        responseTime: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+        responseTime,
       };
       if (locals.username !== undefined) line.user = pseudonym(locals.username);
       if (locals.call !== undefined) line.call = locals.call;
-      if (!res.writableFinished) line.aborted = true;
+      if (!finished && locals.call?.delivered !== true) line.aborted = true;
       if (res.err !== undefined) {
         line.err = { type: res.err.name, message: res.err.message, code: (res.err as { code?: unknown }).code };
         logger.error(line, 'request failed');
@@ -69,8 +91,8 @@ export function requestLog(options: RequestLogOptions): RequestHandler {
         logger.info(line, 'request');
       }
     };
-    res.once('finish', write);
-    res.once('close', write);
+    res.once('finish', end);
+    res.once('close', end);
     next();
   };
 }

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly upstreamLatency: Histogram<'outcome'>;
   readonly rateLimitRejections: Counter;
   readonly budgetRejections: Counter;
@@ -26,6 +27,13 @@ export class Metrics {
       name: 'perf_bff_http_requests_total',
       help: 'Answered HTTP requests, by method, route and status.',
       labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'perf_bff_http_request_duration_seconds',
+      help: 'Time from a request arriving to its answer being finished (or abandoned), by method, route and status; a stream counts until its end.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
     this.upstreamLatency = new Histogram({

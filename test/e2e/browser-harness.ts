@@ -9,7 +9,7 @@ import { createLogger } from '../../src/infra/logger';
 import { compose } from '../../src/compose';
 import { serve } from '../../src/serve';
 import type { Running } from '../../src/serve';
-import { clearPrefix, TEST_SCRYPT } from '../helpers/harness';
+import { clearPrefix, LogCapture, TEST_SCRYPT } from '../helpers/harness';
 
 /** Screenshots of the main states land here (git-ignored). */
 export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts', 'e2e');
@@ -21,6 +21,8 @@ export interface Site {
   standIn: PerfStandIn;
   browser: Browser;
   origin: string;
+  /** The server's log lines. */
+  logs: LogCapture;
   close(): Promise<void>;
 }
 
@@ -36,10 +38,11 @@ export async function startSite(env: Record<string, string> = {}, browserArgs: s
     REDIS_KEY_PREFIX: prefix,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     SHUTDOWN_TIMEOUT_MS: '1000',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'info',
     ...env,
   });
-  const composition = await compose(config, createLogger('silent'), { scryptCost: TEST_SCRYPT, defaultMetrics: false });
+  const logs = new LogCapture();
+  const composition = await compose(config, createLogger(config.logLevel, logs), { scryptCost: TEST_SCRYPT, defaultMetrics: false });
   const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
   const standIn = composition.standIn;
   if (standIn === undefined) throw new Error('expected the built-in Perf stand-in (no PERF_API_KEY)');
@@ -63,6 +66,7 @@ export async function startSite(env: Record<string, string> = {}, browserArgs: s
     standIn,
     browser,
     origin: new URL(running.url).origin,
+    logs,
     async close() {
       await browser.close();
       await running.shutdown('test');

@@ -100,6 +100,12 @@ describe('the chat page', () => {
     await expect(page.locator('#status', { hasText: after }).waitFor()).resolves.toBeUndefined();
     await shot(page, '04-answered');
     await expectAccessible(page, 'chat, streamed answer done');
+    // The server's line for that stream says how it was settled (the page closes the stream at [DONE]).
+    const chatLine = running()
+      .logs.parsed()
+      .find((l) => l.msg === 'request' && (l.req as { path: string }).path === '/api/chat');
+    expect(chatLine).toMatchObject({ res: { status: 200 }, call: { stream: true, settled: 'keep', outcome: 'answered', delivered: true } });
+    expect(chatLine?.aborted).toBeUndefined();
   });
 
   test('when a second message is sent, the whole conversation kept in the page goes along', async () => {

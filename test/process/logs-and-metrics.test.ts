@@ -104,6 +104,14 @@ describe('GET /metrics', () => {
       STAND_IN_COST_USD + 0.0003 + STAND_IN_COST_USD + 0.015,
       9,
     );
+    // Every answered request also has its duration: the histogram's count matches the counter, its buckets are cumulative.
+    const chatDuration = (suffix: string, le = '') =>
+      sample(m, `perf_bff_http_request_duration_seconds_${suffix}{${le}method="POST",route="/api/chat",status="200"}`);
+    expect(chatDuration('count')).toBe(4);
+    expect(chatDuration('sum')).toBeGreaterThan(0);
+    expect(chatDuration('bucket', 'le="+Inf",')).toBe(4);
+    expect(chatDuration('bucket', 'le="0.005",')).toBeLessThanOrEqual(chatDuration('bucket', 'le="10",') ?? 0);
+    expect(sample(m, 'perf_bff_http_request_duration_seconds_count{method="POST",route="/auth/login",status="401"}')).toBe(2);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="200"}')).toBe(4);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="401"}')).toBe(1);
     expect(sample(m, 'perf_bff_open_streams')).toBe(0);
