@@ -6,6 +6,7 @@ import { TransactionCookie } from './auth/oidc/transaction';
 import { guestSignIn } from './auth/guest-sign-in';
 import { passwordSignIn } from './auth/password-sign-in';
 import type { PasswordHasher } from './auth/passwords';
+import { Accounts } from './auth/accounts';
 import { requireUser } from './auth/require-user';
 import { sessionRoutes } from './auth/session-routes';
 import type { SignInMethods } from './auth/session-routes';
@@ -88,7 +89,14 @@ function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, 
         passwords: deps.passwords,
         loginThrottle: stores.loginThrottle,
         loginIpThrottle: stores.loginIpThrottle,
+        accounts: new Accounts(
+          { users: stores.users, sessions: stores.sessionIndex, plans: stores.plans },
+          deps.passwords,
+          new Set(config.plans.keys()),
+        ),
         now,
+        logger: deps.logger,
+        pseudonym: pseudonymFor(config.sessionSecrets[0] ?? ''),
         onFailedLogin: () => metrics.failedSignIns.inc(),
       }),
     );

@@ -1,6 +1,7 @@
 import type { PlanStore } from '../limits/plans';
 import type { SessionIndex } from '../stores/session-index';
-import type { UserStore } from '../stores/user-store';
+import type { UserRecord, UserStore } from '../stores/user-store';
+import { generatePassword } from './passwords';
 import type { PasswordHasher } from './passwords';
 
 export interface AccountSummary {
@@ -33,13 +34,39 @@ export class Accounts {
 
   /** Adds a local user, or changes an existing one's password (ending their sessions); optionally sets their plan. */
   async setPassword(username: string, password: string, plan?: string): Promise<{ created: boolean; endedSessions: number }> {
+    return this.writePassword(username, password, plan, undefined);
+  }
+
+  /**
+   * The first user of a new deployment (the release phase, ADMIN_USERNAME): made only while there
+   * is no user at all, with a generated password that is good for one thing, signing in to choose
+   * a password, until `validForMs` has passed. Returns that password, or undefined when users
+   * exist already (every later release).
+   */
+  async createFirstUser(username: string, validForMs: number, now: number): Promise<string | undefined> {
+    if ((await this.stores.users.list()).length > 0) return undefined;
+    const password = generatePassword();
+    await this.writePassword(username, password, undefined, { expiresAt: new Date(now + validForMs).toISOString() });
+    return password;
+  }
+
+  private async writePassword(
+    username: string,
+    password: string,
+    plan: string | undefined,
+    oneTimePassword: { expiresAt: string } | undefined,
+  ): Promise<{ created: boolean; endedSessions: number }> {
     if (plan !== undefined) this.checkPlan(plan);
     const existing = await this.stores.users.get(username);
+    const kept: UserRecord = { ...(existing ?? { username, createdAt: new Date().toISOString() }) };
+    // A password someone chose replaces a one-time one.
+    delete kept.oneTimePassword;
     await this.stores.users.put({
-      ...existing,
+      ...kept,
       username,
       passwordHash: await this.passwords.hash(password),
       createdAt: existing?.createdAt ?? new Date().toISOString(),
+      ...(oneTimePassword === undefined ? {} : { oneTimePassword }),
     });
     if (plan !== undefined) await this.stores.plans.set(username, plan);
     return { created: existing === undefined, endedSessions: existing === undefined ? 0 : await this.stores.sessions.revokeAll(username) };

@@ -8,7 +8,11 @@ import { withDeadline } from '../infra/deadline';
 import type { PlanStore } from '../limits/plans';
 import type { SessionIndex } from '../stores/session-index';
 import type { UserStore } from '../stores/user-store';
+import type { Logger } from '../infra/logger';
+import type { Accounts } from './accounts';
+import { MIN_PASSWORD_LENGTH } from './passwords';
 import type { PasswordHasher } from './passwords';
+import { requireUserMayChangePassword } from './require-user';
 import { startSession } from './session-lifecycle';
 import type { SessionSettings } from './sessions';
 import { normalizeUsername } from './usernames';
@@ -24,7 +28,12 @@ export interface PasswordSignInOptions {
   loginThrottle: RateLimiterAbstract;
   /** Counts sign-in attempts per IP over all usernames; a success gives its attempt back. */
   loginIpThrottle: RateLimiterAbstract;
+  /** Writes a changed password (and ends the user's other sessions). */
+  accounts: Accounts;
   now: () => number;
+  logger: Logger;
+  /** How the log names a user (see http/request-log.ts). */
+  pseudonym: (username: string) => string;
   onFailedLogin?: () => void;
 }
 
@@ -36,7 +45,7 @@ const credentials = z.strictObject({
 const unavailable = () => new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
 const wrong = () => new HttpError(401, 'invalid_credentials', 'Wrong username or password.');
 
-/** POST /auth/login: local users, with scrypt hashes (npm run users). */
+/** POST /auth/login and POST /auth/password: local users, with scrypt hashes (npm run users). */
 export function passwordSignIn(options: PasswordSignInOptions): Router {
   const { users, passwords, loginThrottle, loginIpThrottle } = options;
   const router = Router();
@@ -66,6 +75,15 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
       options.onFailedLogin?.();
       throw wrong();
     }
+    const oneTime = user.oneTimePassword;
+    if (oneTime !== undefined && Date.parse(oneTime.expiresAt) <= options.now()) {
+      // Said as the same 401 (nothing to learn from outside); the operator learns it from the log.
+      options.logger.warn(
+        { user: options.pseudonym(user.username) },
+        'a sign-in with an expired one-time password: make a new one with `npm run users -- add <username>`',
+      );
+      throw wrong();
+    }
     // Best effort: if it fails, the failures stay counted until their window ends.
     await withDeadline(Promise.all([loginThrottle.delete(throttleKey), loginIpThrottle.reward(ip, 1)]), 'sign-in throttle').catch(
       () => undefined,
@@ -74,7 +92,7 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
     const plan = await options.planStore.get(user.username).catch(() => Promise.reject(unavailable()));
     await startSession(
       req,
-      { username: user.username, ...(plan === undefined ? {} : { plan }) },
+      { username: user.username, ...(plan === undefined ? {} : { plan }), ...(oneTime === undefined ? {} : { mustChangePassword: true }) },
       {
         index: options.sessionIndex,
         settings: options.session,
@@ -83,8 +101,62 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
         stillValid: async () => (await users.get(username))?.passwordHash === verifiedHash,
       },
     );
+    res.status(200).json({ user: { username: user.username, ...(oneTime === undefined ? {} : { must_change_password: true }) } });
+  });
+
+  /**
+   * A signed-in password user chooses a new password, proving the current one (throttled like a
+   * sign-in: it is a guess at it). Every session of the user ends, and this one starts anew
+   * without the one-time flag.
+   */
+  router.post('/password', body, requireUserMayChangePassword, async function changePassword(req, res) {
+    const parsed = passwordChange.safeParse(req.body);
+    if (!parsed.success) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `Send {"current_password": "...", "new_password": "..."}; a new password has at least ${MIN_PASSWORD_LENGTH} characters.`,
+      );
+    }
+    const { current_password: current, new_password: chosen } = parsed.data;
+    const sessionUser = req.session.user;
+    const record = sessionUser === undefined ? undefined : await users.get(sessionUser.username).catch(() => Promise.reject(unavailable()));
+    if (sessionUser === undefined || record?.passwordHash === undefined) {
+      throw new HttpError(403, 'unauthorized', 'Only an account with a password can change it.');
+    }
+    const throttleKey = `${record.username}|${req.ip ?? 'unknown'}`;
+    await consumeAttempt(loginThrottle, throttleKey);
+    if (!(await passwords.verify(current, record.passwordHash))) {
+      options.onFailedLogin?.();
+      throw new HttpError(401, 'invalid_credentials', 'The current password is wrong.');
+    }
+    if (chosen === current)
+      throw new HttpError(400, 'invalid_request', 'Choose a password other than the current one.', undefined, 'new_password');
+    await withDeadline(loginThrottle.delete(throttleKey), 'sign-in throttle').catch(() => undefined);
+    await options.accounts.setPassword(record.username, chosen).catch(() => Promise.reject(unavailable()));
+    const user = { ...sessionUser };
+    delete user.mustChangePassword;
+    await startSession(req, user, { index: options.sessionIndex, settings: options.session, now: options.now });
     res.status(200).json({ user: { username: user.username } });
   });
 
   return router;
+}
+
+const passwordChange = z.strictObject({
+  current_password: z.string().min(1).max(1024),
+  new_password: z.string().min(MIN_PASSWORD_LENGTH).max(1024),
+});
+
+/** One attempt against a throttle: 429 when it is spent, 503 when the throttle cannot be asked. */
+async function consumeAttempt(throttle: RateLimiterAbstract, key: string): Promise<void> {
+  try {
+    await withDeadline(throttle.consume(key), 'sign-in throttle');
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) {
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new HttpError(429, 'too_many_attempts', 'Too many attempts; wait before trying again.', retryAfter);
+    }
+    throw unavailable();
+  }
 }

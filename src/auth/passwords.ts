@@ -14,6 +14,14 @@ export interface ScryptCost {
  */
 export const PRODUCTION_SCRYPT: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
 
+/** The shortest password a person may choose (the CLI and the page's password change). */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** A password nobody chose: 144 random bits, in characters any keyboard has. */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
 const KEY_LENGTH = 32;
 /** Above what any cost we would choose needs (128·N·r bytes); a stored hash asking for more is refused. */
 const MAX_MEMORY = 256 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { SessionIndex } from '../stores/session-index';
-import { requireUser } from './require-user';
+import { requireUserMayChangePassword } from './require-user';
 import { endSession } from './session-lifecycle';
 import { sessionCookieName } from './sessions';
 import type { SessionSettings } from './sessions';
@@ -52,13 +52,18 @@ export function sessionRoutes(options: SessionRoutesOptions): Router {
     else res.status(200).json({ end_session_url: endSessionUrl });
   });
 
-  router.get('/me', requireUser, function me(req, res) {
+  router.get('/me', requireUserMayChangePassword, function me(req, res) {
     const createdAt = req.session.createdAt ?? now();
     const lastSeenAt = req.session.lastSeenAt ?? now();
     const expiresAt = Math.min(lastSeenAt + session.idleTimeoutSeconds * 1000, createdAt + session.absoluteTimeoutSeconds * 1000);
-    const { username, name, email } = req.session.user ?? { username: '' };
+    const { username, name, email, mustChangePassword } = req.session.user ?? { username: '' };
     res.json({
-      user: { username, ...(name === undefined ? {} : { name }), ...(email === undefined ? {} : { email }) },
+      user: {
+        username,
+        ...(name === undefined ? {} : { name }),
+        ...(email === undefined ? {} : { email }),
+        ...(mustChangePassword === true ? { must_change_password: true } : {}),
+      },
       session: { expires_at: new Date(expiresAt).toISOString() },
     });
   });

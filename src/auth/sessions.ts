@@ -15,6 +15,8 @@ export interface SessionUser {
   plan?: string;
   /** A visitor without an account: limited per client address too. */
   guest?: { address: string };
+  /** Signed in with a one-time password: may do nothing but choose their own (POST /auth/password). */
+  mustChangePassword?: true;
 }
 
 declare module 'express-session' {

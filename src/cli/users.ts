@@ -2,19 +2,15 @@ import 'dotenv/config';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import password from '@inquirer/password';
-import { Accounts } from '../auth/accounts';
-import { createPasswordHasher } from '../auth/passwords';
 import { normalizeUsername, USERNAME_PATTERN } from '../auth/usernames';
 import { ConfigError, loadConfig } from '../config';
 import type { Config } from '../config';
-import { createLogger } from '../infra/logger';
-import { connectWithin, RedisConnectError } from '../infra/redis';
-import { RedisPlanStore } from '../stores/plan-store';
-import { createStoreClient } from '../stores/redis-client';
-import { RedisSessionIndex } from '../stores/session-index';
 import { dayOf } from '../limits/spend';
-import { RedisSpendLog } from '../stores/spend-log';
-import { RedisUserStore } from '../stores/user-store';
+import type { RedisSpendLog } from '../stores/spend-log';
+import type { Accounts } from '../auth/accounts';
+import { MIN_PASSWORD_LENGTH } from '../auth/passwords';
+import { RedisConnectError } from '../infra/redis';
+import { openAccountStore } from './account-store';
 import { formatUsage, usageReport } from './usage-report';
 
 const USAGE = `usage: npm run users -- add <username> [--plan <plan>]   add a user, or change a password (their sessions end);
@@ -24,11 +20,6 @@ const USAGE = `usage: npm run users -- add <username> [--plan <plan>]   add a us
        npm run users -- signout <user>                 end every session of a user (local or oidc:…)
        npm run users -- list                           users, their plan and how many sessions each has open
        npm run users -- usage [--day YYYY-MM-DD] [--top N] [--json]   calls and spend per user on a day (UTC; default today)`;
-
-const MIN_PASSWORD = 8;
-/** One attempt, and the whole connection (TCP, TLS, AUTH) within the deadline: an answer within 10 s either way. */
-const CONNECT_TIMEOUT_MS = 5000;
-const CONNECT_DEADLINE_MS = 8000;
 
 class UsageError extends Error {}
 
@@ -106,8 +97,8 @@ async function run(config: Config, accounts: Accounts, spend: RedisSpendLog, arg
       if (values.plan !== undefined && !config.plans.has(values.plan))
         throw new UsageError(`no plan "${values.plan}" (plans: ${[...config.plans.keys()].join(', ')})`);
       const secret = await readPassword();
-      if (secret.length < MIN_PASSWORD) {
-        process.stderr.write(`The password must be at least ${MIN_PASSWORD} characters.\n`);
+      if (secret.length < MIN_PASSWORD_LENGTH) {
+        process.stderr.write(`The password must be at least ${MIN_PASSWORD_LENGTH} characters.\n`);
         return 2;
       }
       const { created, endedSessions } = await accounts.setPassword(user, secret, values.plan);
@@ -126,27 +117,11 @@ async function main(): Promise<number> {
     process.stderr.write('REDIS_URL is not set: users live in Redis. (The embedded default has only the demo user.)\n');
     return 2;
   }
-  const redis = createStoreClient(
-    {
-      url: config.redisUrl,
-      tlsRejectUnauthorized: config.redisTlsRejectUnauthorized,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      reconnect: false,
-    },
-    createLogger('silent'),
-  );
-  await connectWithin(redis, config.redisUrl, CONNECT_DEADLINE_MS);
+  const store = await openAccountStore(config, config.redisUrl);
   try {
-    const prefix = config.redisKeyPrefix;
-    const stores = {
-      users: new RedisUserStore(redis, prefix),
-      sessions: new RedisSessionIndex(redis, prefix),
-      plans: new RedisPlanStore(redis, prefix),
-    };
-    const accounts = new Accounts(stores, createPasswordHasher(), new Set(config.plans.keys()));
-    return await run(config, accounts, new RedisSpendLog(redis, prefix, config.spendHistoryDays), process.argv.slice(2));
+    return await run(config, store.accounts, store.spend, process.argv.slice(2));
   } finally {
-    await redis.close();
+    await store.close();
   }
 }
 

@@ -4,6 +4,7 @@ import { isStoreUnavailable } from '../infra/deadline';
 export type ErrorType =
   | 'unauthorized'
   | 'invalid_credentials'
+  | 'password_change_required'
   | 'csrf_rejected'
   | 'invalid_request'
   | 'unsupported_media_type'

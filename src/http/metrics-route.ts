@@ -11,6 +11,7 @@ const ROUTES = new Set([
   '/api/v1/models',
   '/auth/login',
   '/auth/logout',
+  '/auth/password',
   '/auth/me',
   '/healthz',
   '/readyz',

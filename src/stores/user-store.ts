@@ -6,6 +6,8 @@ export interface UserRecord {
   username: string;
   /** Local users only: `scrypt$…` (see auth/passwords.ts). */
   passwordHash?: string;
+  /** A password nobody chose (the first user's, printed once): good for signing in to choose one, until it expires. */
+  oneTimePassword?: { expiresAt: string };
   createdAt: string;
   /** From the identity provider's claims, for `npm run users -- list`. */
   email?: string;
