@@ -22,6 +22,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': swcFor('ecmascript'
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
 
 module.exports = {
+  // Once, before every run: says which of Redis and Chromium is missing instead of letting the tests time out.
+  globalSetup: '<rootDir>/test/global-setup.ts',
   projects: [
     {
       displayName: 'unit',
