@@ -1,22 +1,23 @@
 // @ts-check
 /**
- * The chat page: sign in, talk, sign out. No framework and no build step; every module is
- * type-checked by `npm run typecheck` through tsconfig.public.json. This one wires the page's
- * events to the modules that do the work, then finds out whether a session is already open.
+ * The chat page: sign in (and choose a password after a one-time one), talk, sign out. No
+ * framework and no build step; every module is type-checked by `npm run typecheck` through
+ * tsconfig.public.json. This one wires the page's events to the modules that do the work, then
+ * finds out whether a session is already open.
  *
  * Rules every module keeps (see "The chat page" in README.md):
  * - Text from the model or the server is only ever set with textContent / text nodes, never as HTML.
  * - The conversation lives in this page only (conversation.js); the server stores no prompts.
  * - Every request goes to our own origin; the session cookie is HttpOnly and never touched here.
  */
-import { enterChat, signIn, signInAsGuest, signOut } from './auth.js';
+import { choosePassword, enterChat, signIn, signInAsGuest, signOut } from './auth.js';
 import { bff } from './bff.js';
 import { send } from './chat.js';
 import { ui } from './dom.js';
 import { renderConnection, runRetry } from './notice.js';
 import { page } from './page-state.js';
 import { PerfBffError } from './perf-bff-client.js';
-import { showSignIn, showSignInMethods, signInAlertAfterShow } from './views.js';
+import { backToChat, showChoosePassword, showSignIn, showSignInMethods, signInAlertAfterShow } from './views.js';
 import { offlineText, signInProblem } from './wording.js';
 
 ui.signInForm.addEventListener('submit', (event) => {
@@ -31,6 +32,17 @@ ui.guestButton.addEventListener('click', () => {
 ui.signOut.addEventListener('click', () => {
   void signOut();
 });
+
+ui.choosePasswordForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void choosePassword();
+});
+
+ui.changePassword.addEventListener('click', () => {
+  showChoosePassword(false);
+});
+
+ui.choosePasswordCancel.addEventListener('click', backToChat);
 
 ui.input.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

@@ -10,7 +10,7 @@ import { clearNotice, isCountingDown, showNotice, startCountdown } from './notic
 import { page } from './page-state.js';
 import { PerfBffError } from './perf-bff-client.js';
 import { refreshUsage, secondsUntilReset } from './usage.js';
-import { sessionEnded } from './views.js';
+import { passwordChangeRequired, sessionEnded } from './views.js';
 import { offlineText, serverProblem } from './wording.js';
 
 /** @import { UserTurn } from './conversation.js' */
@@ -89,6 +89,10 @@ async function answer(turn) {
 function failed(error) {
   if (error.status === 401) {
     sessionEnded();
+    return;
+  }
+  if (error.type === 'password_change_required') {
+    passwordChangeRequired();
     return;
   }
   if (error.status === 429 && (error.type === 'rate_limit_exceeded' || error.type === 'budget_exceeded')) {

@@ -8,7 +8,9 @@
  *
  *   const client = new PerfBffClient();            // the page is served by perf-bff itself
  *   // const client = new PerfBffClient({ baseUrl: 'https://api.example.com' }); // an ALLOWED_ORIGINS app
- *   await client.signIn('alice', password);
+ *   const { user } = await client.signIn('alice', password);
+ *   // Signed in with a one-time password: nothing else works until the person has chosen their own.
+ *   if (user.must_change_password) await client.changePassword(oneTimePassword, chosenPassword);
  *   const answer = await client.chat({ message: 'Hello' });        // Perf's JSON answer
  *   for await (const text of client.stream({ messages }, { signal })) output.append(text);
  *
@@ -19,6 +21,15 @@
  */
 
 /** @typedef {{ limit: number, remaining: number, reset: number }} RateLimit reset: Unix seconds */
+/**
+ * @typedef {object} User who is signed in (GET /auth/me)
+ * @property {string} username
+ * @property {string} [name] from the identity provider
+ * @property {string} [email] from the identity provider
+ * @property {true} [guest] a session without an account
+ * @property {true} [must_change_password] signed in with a one-time password: until changePassword()
+ *   has chosen one, every other call is refused (403 password_change_required)
+ */
 /** @typedef {{ type: string, message: string, request_id?: string, retry_after?: number }} ErrorDetail */
 /**
  * @typedef {object} ChatBody POST /api/chat's body: `message` or `messages`, and options
@@ -42,6 +53,9 @@
  * @property {typeof fetch} [fetch] a fetch of your own (tests, instrumentation)
  * @property {(rateLimit: RateLimit) => void} [onRateLimit] called with the X-RateLimit-* headers of every answer that has them
  */
+
+/** The shortest new password the server accepts (POST /auth/password). */
+export const MIN_PASSWORD_LENGTH = 8;
 
 export class PerfBffError extends Error {
   /**
@@ -84,11 +98,27 @@ export class PerfBffClient {
   /**
    * @param {string} username
    * @param {string} password
-   * @returns {Promise<{ user: { username: string } }>}
+   * @returns {Promise<{ user: { username: string, must_change_password?: true } }>}
    */
   async signIn(username, password) {
-    return /** @type {Promise<{ user: { username: string } }>} */ (
+    return /** @type {Promise<{ user: { username: string, must_change_password?: true } }>} */ (
       (await this.#send('POST', '/auth/login', { username, password })).json()
+    );
+  }
+
+  /**
+   * Chooses a new password (at least MIN_PASSWORD_LENGTH characters, not the current one), proving
+   * the current one: required after a one-time password, open to every password user. The server
+   * ends all the user's sessions and starts a new one here. Refusals: 400 invalid_request,
+   * 401 invalid_credentials (the current password is wrong), 429 too_many_attempts (`retryAfter`),
+   * 403 for a guest or someone from an identity provider, 503 service_unavailable.
+   * @param {string} currentPassword
+   * @param {string} newPassword
+   * @returns {Promise<{ user: { username: string } }>}
+   */
+  async changePassword(currentPassword, newPassword) {
+    return /** @type {Promise<{ user: { username: string } }>} */ (
+      (await this.#send('POST', '/auth/password', { current_password: currentPassword, new_password: newPassword })).json()
     );
   }
 
@@ -123,7 +153,7 @@ export class PerfBffClient {
 
   /**
    * The signed-in user and when the session ends, or null when nobody is signed in.
-   * @returns {Promise<{ user: { username: string, name?: string, email?: string, guest?: true }, session: { expires_at: string } } | null>}
+   * @returns {Promise<{ user: User, session: { expires_at: string } } | null>}
    */
   async me() {
     try {

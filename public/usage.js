@@ -7,7 +7,7 @@ import { bff } from './bff.js';
 import { ui } from './dom.js';
 import { page } from './page-state.js';
 import { PerfBffError } from './perf-bff-client.js';
-import { sessionEnded } from './views.js';
+import { passwordChangeRequired, sessionEnded } from './views.js';
 
 /** @import { RateLimit, Usage } from './perf-bff-client.js' */
 
@@ -35,6 +35,7 @@ export async function refreshUsage() {
     renderStatus();
   } catch (err) {
     if (err instanceof PerfBffError && err.status === 401) sessionEnded();
+    else if (err instanceof PerfBffError && err.type === 'password_change_required') passwordChangeRequired();
     // Otherwise the status line is a courtesy: a failed refresh keeps the last known numbers.
   }
 }

@@ -59,3 +59,16 @@ export function signInProblem(code, provider) {
       return 'Signing in is not possible right now. Try again in a moment.';
   }
 }
+
+/**
+ * Why a new password was refused (POST /auth/password), for the password form's alert. A 401 other
+ * than invalid_credentials is an ended session, which the form does not explain itself.
+ * @param {{ status: number, type: string, retryAfter?: number | undefined }} error a PerfBffError, or its like
+ */
+export function passwordChangeProblem(error) {
+  if (error.type === 'invalid_credentials') return 'The current password is wrong.';
+  if (error.status === 429) return `Too many attempts. Try again in ${duration(error.retryAfter ?? 60)}.`;
+  if (error.status === 400) return 'Choose a new password of at least 8 characters, other than the current one.';
+  if (error.status === 403 && error.type === 'unauthorized') return 'This account has no password to change here.';
+  return 'Saving a new password is not possible right now. Try again in a moment.';
+}

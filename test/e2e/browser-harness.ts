@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import type { PerfStandIn } from '../../src/dev/perf-stand-in';
 import { createLogger } from '../../src/infra/logger';
 import { compose } from '../../src/compose';
+import type { Composition } from '../../src/compose';
 import { serve } from '../../src/serve';
 import type { Running } from '../../src/serve';
 import { clearPrefix, LogCapture, TEST_SCRYPT } from '../helpers/harness';
@@ -18,6 +19,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface Site {
   running: Running;
+  /** What the server is made of (its stores, its password hasher), to arrange state a test needs. */
+  composition: Composition;
   standIn: PerfStandIn;
   browser: Browser;
   origin: string;
@@ -63,6 +66,7 @@ export async function startSite(env: Record<string, string> = {}, browserArgs: s
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     running,
+    composition,
     standIn,
     browser,
     origin: new URL(running.url).origin,
@@ -115,7 +119,8 @@ export function foreignRequests(watched: Watched, origin: string): string[] {
 
 export async function signIn(page: Page, username = 'demo', password = 'demo'): Promise<void> {
   await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
+  // Exact: the password form's "Current password" and "New password" are in the page too.
+  await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#composer-input').waitFor({ state: 'visible' });
 }

@@ -79,7 +79,7 @@ describe('the chat page when things go wrong', () => {
     });
     await expectAccessible(page, 'sign-in form, session ended');
 
-    await page.getByLabel('Password').fill('demo');
+    await page.getByLabel('Password', { exact: true }).fill('demo');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#composer-input').waitFor({ state: 'visible' });
     await expect(page.locator('#composer-input').inputValue()).resolves.toBe('typed while signed out');

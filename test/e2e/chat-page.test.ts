@@ -29,7 +29,7 @@ describe('the chat page', () => {
   test('when the password is wrong, says so and keeps the person on the form', async () => {
     const page = await open();
     await page.getByLabel('Username').fill('demo');
-    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByLabel('Password', { exact: true }).fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor()).resolves.toBeUndefined();
     await expect(page.locator('#chat').isHidden()).resolves.toBe(true);
@@ -211,10 +211,12 @@ describe('the chat page', () => {
     await signIn(page);
     const skip = page.getByRole('link', { name: 'Skip to the message box' });
     await expect(skip.getAttribute('href')).resolves.toBe('#composer-input');
-    // From the message box (focused after sign-in), back past Sign out: nothing comes before it.
+    // From the message box (focused after sign-in), back past Sign out and Change password: nothing comes before it.
     expect(await activeElementId(page)).toBe('composer-input');
     await page.keyboard.press('Shift+Tab');
     expect(await activeElementId(page)).toBe('sign-out');
+    await page.keyboard.press('Shift+Tab');
+    expect(await activeElementId(page)).toBe('change-password');
     await page.keyboard.press('Shift+Tab');
     expect(await activeElementId(page)).toBe('skip-link');
     await expect(skip.isVisible()).resolves.toBe(true);

@@ -49,7 +49,7 @@ describe('signing in with an identity provider, in Chromium', () => {
     const link = page.getByRole('link', { name: 'Sign in with Test IdP' });
     await link.waitFor();
     // Both methods are offered: the provider's button, then the password form.
-    await page.getByLabel('Password').waitFor();
+    await page.getByLabel('Password', { exact: true }).waitFor();
     await expectAccessible(page, 'sign-in with a provider and a password');
     await shot(page, 'oidc-01-sign-in');
     await link.click();

@@ -1,4 +1,4 @@
-import { isErrorBody, PerfBffClient, PerfBffError, readRateLimit } from '../../public/perf-bff-client.js';
+import { isErrorBody, MIN_PASSWORD_LENGTH, PerfBffClient, PerfBffError, readRateLimit } from '../../public/perf-bff-client.js';
 import type { RateLimit } from '../../public/perf-bff-client.js';
 import { bodyOf, collect } from './streams';
 
@@ -90,6 +90,43 @@ describe('PerfBffClient requests', () => {
     ]);
   });
 
+  test('when signing in with a one-time password, returns the user with must_change_password', async () => {
+    const { fetch } = fakeFetch(json(200, { user: { username: 'admin', must_change_password: true } }));
+    await expect(new PerfBffClient({ fetch }).signIn('admin', 'one-time')).resolves.toEqual({
+      user: { username: 'admin', must_change_password: true },
+    });
+  });
+
+  test('when changing the password, POSTs the current and the new one as JSON to /auth/password, same-origin, uncached, and returns the user', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { user: { username: 'admin' } }));
+    const client = new PerfBffClient({ fetch });
+    await expect(client.changePassword('one-time', 'my own password')).resolves.toEqual({ user: { username: 'admin' } });
+    expect(calls).toEqual([
+      {
+        url: '/auth/password',
+        init: {
+          method: 'POST',
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"current_password":"one-time","new_password":"my own password"}',
+        },
+      },
+    ]);
+  });
+
+  test('when changing the password on another origin, sends there with credentials "include"', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { user: { username: 'admin' } }));
+    await new PerfBffClient({ baseUrl: 'https://api.example.com/', fetch }).changePassword('old password', 'new password');
+    expect(calls.map((c) => [c.url, c.init.method, c.init.credentials])).toEqual([
+      ['https://api.example.com/auth/password', 'POST', 'include'],
+    ]);
+  });
+
+  test('says the shortest new password the server accepts: 8 characters', () => {
+    expect(MIN_PASSWORD_LENGTH).toBe(8);
+  });
+
   test('when given another origin (with trailing slashes), sends there with credentials "include", so the cookie goes along', async () => {
     const { fetch, calls } = fakeFetch(new Response(null, { status: 204 }));
     await new PerfBffClient({ baseUrl: 'https://api.example.com//', fetch }).signOut();
@@ -115,6 +152,12 @@ describe('PerfBffClient requests', () => {
     const { fetch, calls } = fakeFetch(json(200, me));
     await expect(new PerfBffClient({ fetch }).me()).resolves.toEqual(me);
     expect(calls.map((c) => [c.url, c.init.method, c.init.body])).toEqual([['/auth/me', 'GET', undefined]]);
+  });
+
+  test('when asked who is signed in after a one-time password, gives the user with must_change_password', async () => {
+    const me = { user: { username: 'admin', must_change_password: true }, session: { expires_at: '2030-01-01T00:00:00.000Z' } };
+    const { fetch } = fakeFetch(json(200, me));
+    await expect(new PerfBffClient({ fetch }).me()).resolves.toEqual(me);
   });
 
   test('when asked who is signed in and the server fails (503), throws rather than saying nobody is', async () => {
@@ -161,6 +204,34 @@ describe('PerfBffClient errors', () => {
       inStream: false,
       rateLimit: RATE,
     });
+  });
+
+  test.each([
+    [400, 'invalid_request', 'Choose a password other than the current one.'],
+    [401, 'invalid_credentials', 'The current password is wrong.'],
+    [403, 'unauthorized', 'Only an account with a password can change it.'],
+    [503, 'service_unavailable', 'Sign-in is temporarily unavailable.'],
+  ])(
+    'when a password change is refused with %i %s, throws PerfBffError with that status, type and message',
+    async (status, type, message) => {
+      const { fetch } = fakeFetch(json(status, errorBody(type, message, { request_id: 'req_7' })));
+      const err = await rejection(new PerfBffClient({ fetch }).changePassword('current password', 'new password'));
+      expect([err.status, err.type, err.message, err.requestId]).toEqual([status, type, message, 'req_7']);
+    },
+  );
+
+  test('when a password change is refused with 429 too_many_attempts and a Retry-After header, says how long to wait', async () => {
+    const { fetch } = fakeFetch(
+      json(429, errorBody('too_many_attempts', 'Too many attempts; wait before trying again.'), { 'Retry-After': '120' }),
+    );
+    const err = await rejection(new PerfBffClient({ fetch }).changePassword('current password', 'new password'));
+    expect([err.status, err.type, err.retryAfter]).toEqual([429, 'too_many_attempts', 120]);
+  });
+
+  test('when a call is refused with 403 password_change_required (a one-time password in use), throws PerfBffError of that type', async () => {
+    const { fetch } = fakeFetch(json(403, errorBody('password_change_required', 'Choose your own password first (POST /auth/password).')));
+    const err = await rejection(collect(new PerfBffClient({ fetch }).stream({ message: 'x' })));
+    expect([err.status, err.type, err.inStream]).toEqual([403, 'password_change_required', false]);
   });
 
   test('when the error body has no retry_after, takes the Retry-After header', async () => {

@@ -1,4 +1,4 @@
-import { duration, serverProblem } from '../../public/wording.js';
+import { duration, passwordChangeProblem, serverProblem } from '../../public/wording.js';
 
 describe('duration: a wait in plain words', () => {
   test.each([
@@ -49,5 +49,25 @@ describe('serverProblem: a refused or failed call in plain words', () => {
   test('when Perf is rate limited and no wait is known, says to try again shortly', () => {
     expect(serverProblem({ type: 'upstream_rate_limited' })).toBe('The model service is busy. Try again shortly.');
     expect(serverProblem({ type: 'upstream_rate_limited', retryAfter: undefined })).toBe('The model service is busy. Try again shortly.');
+  });
+});
+
+describe('passwordChangeProblem: a refused new password in plain words', () => {
+  test.each([
+    [401, 'invalid_credentials', 'The current password is wrong.'],
+    [400, 'invalid_request', 'Choose a new password of at least 8 characters, other than the current one.'],
+    [403, 'unauthorized', 'This account has no password to change here.'],
+    [403, 'csrf_rejected', 'Saving a new password is not possible right now. Try again in a moment.'],
+    [503, 'service_unavailable', 'Saving a new password is not possible right now. Try again in a moment.'],
+    [500, 'internal_error', 'Saving a new password is not possible right now. Try again in a moment.'],
+  ])('when the server answers %i %s, says "%s"', (status, type, words) => {
+    expect(passwordChangeProblem({ status, type })).toBe(words);
+  });
+
+  test('when there were too many attempts, says how long to wait (a minute when the server did not say)', () => {
+    expect(passwordChangeProblem({ status: 429, type: 'too_many_attempts', retryAfter: 90 })).toBe(
+      'Too many attempts. Try again in 1 min 30 s.',
+    );
+    expect(passwordChangeProblem({ status: 429, type: 'too_many_attempts' })).toBe('Too many attempts. Try again in 1 min 00 s.');
   });
 });
