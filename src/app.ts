@@ -7,6 +7,7 @@ import { guestSignIn } from './auth/guest-sign-in';
 import { passwordSignIn } from './auth/password-sign-in';
 import type { PasswordHasher } from './auth/passwords';
 import { Accounts } from './auth/accounts';
+import type { PriceBook } from './chat/price-book';
 import { requireUser } from './auth/require-user';
 import { sessionRoutes } from './auth/session-routes';
 import type { SignInMethods } from './auth/session-routes';
@@ -40,6 +41,8 @@ export interface AppDeps {
   logger: Logger;
   stores: Stores;
   perf: PerfClient;
+  /** Model prices: the estimate of a stream that reports no cost. */
+  prices: PriceBook;
   passwords: PasswordHasher;
   metrics: Metrics;
   /** True when the backing services answer; /readyz reports it. */
@@ -179,6 +182,8 @@ export function createApp(deps: AppDeps): Express {
     streamStartTimeoutMs: config.streamStartTimeoutMs,
     streamIdleTimeoutMs: config.streamIdleTimeoutMs,
     streamHeartbeatMs: config.streamHeartbeatMs,
+    prices: deps.prices,
+    streamCostMargin: config.streamCostMargin,
     now,
   };
   const countRefused = countRefusedRequest({
@@ -194,7 +199,7 @@ export function createApp(deps: AppDeps): Express {
   api.post('/chat', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseChatRequest }), countRefused);
   api.post('/v1/chat/completions', requireUser, bodyType, chatBody, chatRoute({ ...chat, parse: parseOpenAiRequest }), countRefused);
   api.get('/v1/models', requireUser, modelsRoute({ planStore: stores.plans, plans }));
-  api.get('/usage', requireUser, usageRoute({ admission: stores.admission, planStore: stores.plans, plans }));
+  api.get('/usage', requireUser, usageRoute({ admission: stores.admission, planStore: stores.plans, plans, spend: stores.spend, now }));
   app.use('/api', noStore, guard, ...sessions, api);
 
   app.use(['/api', '/auth'], notFound);

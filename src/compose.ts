@@ -12,6 +12,7 @@ import { startStandIn, withDemoUser } from './dev/demo';
 import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
+import { PriceBook } from './chat/price-book';
 import { pingWithin } from './infra/redis';
 import { diagnoseRedisError } from './infra/redis-diagnosis';
 import type { LedgerWindow } from './limits/ledger-window';
@@ -65,12 +66,17 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const stores = await buildStores(config, redis, passwords, logger, target.standIn !== undefined, options);
   const dispatcher = createPerfDispatcher();
   const perf = buildPerfClient(target, dispatcher, logger, metrics, options);
+  const prices = new PriceBook({ store: stores.prices, filePrices: config.prices, logger, metrics, now: options.now ?? Date.now });
+  // Learned prices are read once here and refreshed in the background; a Redis not reachable yet only delays them.
+  await prices.refresh();
+  prices.start();
   let shuttingDown = false;
   const app = createApp({
     config,
     logger,
     stores,
     perf,
+    prices,
     passwords,
     metrics,
     ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
@@ -91,7 +97,10 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     beginShutdown: () => {
       shuttingDown = true;
     },
-    close: () => closeAll(dispatcher, redis, target.standIn),
+    close: () => {
+      prices.stop();
+      return closeAll(dispatcher, redis, target.standIn);
+    },
   };
 }
 
@@ -160,6 +169,7 @@ async function buildStores(
     sessionTtlSeconds: sessionTtlSeconds(sessionSettings(config), now),
     login: { maxFailures: config.loginMaxFailures, maxFailuresPerIp: config.loginMaxFailuresPerIp, blockSeconds: config.loginBlockSeconds },
     spendHistoryDays: config.spendHistoryDays,
+    priceHalfLifeMs: config.priceHalfLifeMs,
     now,
     ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
   });

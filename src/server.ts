@@ -3,6 +3,7 @@ import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
 import { createLogger } from './infra/logger';
+import { preloadTokenizer } from './perf/token-count';
 import { serve } from './serve';
 
 /** The process: settings, the composition, the listening server, and the signals that stop it. */
@@ -10,6 +11,8 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
   const composition = await compose(config, logger);
+  // The tokenizer's tables (for stream estimates) load now, not during the first stream's settlement.
+  preloadTokenizer();
   const running = await serve(composition, {
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -28,6 +28,7 @@ describe.each(modes())('spend budget and settling (%s stores)', (mode) => {
       plan: 'default',
       rate_limit: { limit: 1000, remaining: 1000, reset: expect.any(Number) as number },
       budget: { limit_usd: 0.05, spent_usd: 0, reserved_usd: 0, remaining_usd: 0.05, reset: null },
+      today: { day: new Date().toISOString().slice(0, 10), calls: 0, reported_usd: 0, estimated_usd: 0, cap_kept_usd: 0 },
     });
     expect(res.headers['x-ratelimit-limit']).toBe('1000');
   });

@@ -341,3 +341,33 @@ describe('ADMIN_USERNAME', () => {
     ).toEqual(['ADMIN_USERNAME makes a password user, but PASSWORD_SIGN_IN=false: that user could not sign in']);
   });
 });
+
+describe('stream cost settings', () => {
+  test('STREAM_COST_MARGIN (1.25 by default, 1 to 10), PRICE_HALF_LIFE_HOURS (24), PRICES_FILE read and checked', () => {
+    expect(loadConfig({})).toMatchObject({ streamCostMargin: 1.25, priceHalfLifeMs: 24 * 3_600_000 });
+    expect(problems({ STREAM_COST_MARGIN: '0.9' })).toEqual(['STREAM_COST_MARGIN must be at least 1']);
+    const files: Record<string, string> = {
+      '/prices.json': '{"gpt-4o-mini": {"input_usd_per_million": 0.15, "output_usd_per_million": 0.6}}',
+      '/bad.json': '{"m": {"input_usd_per_million": "cheap", "output_usd_per_million": 1}}',
+    };
+    const read = (path: string): string => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return text;
+    };
+    expect(loadConfig({ PRICES_FILE: '/prices.json' }, () => 'g', read).prices.get('gpt-4o-mini')?.outputUsdPerToken).toBeCloseTo(
+      0.6e-6,
+      15,
+    );
+    let found: string[] = [];
+    try {
+      loadConfig({ PRICES_FILE: '/bad.json', STREAM_COST_MARGIN: 'lots' }, () => 'g', read);
+    } catch (err) {
+      found = [...(err as ConfigError).problems];
+    }
+    expect(found).toEqual([
+      'STREAM_COST_MARGIN must be a number such as 1.25',
+      'PRICES_FILE "m": input_usd_per_million Invalid input: expected number, received string',
+    ]);
+  });
+});

@@ -39,6 +39,36 @@ describe('Redis round trips per chat request', () => {
     // The settlement runs as the stream ends, before the last byte leaves: it has been counted.
     expect(counter.flights).toBeLessThanOrEqual(MAX_ROUND_TRIPS);
   });
+
+  test(`a stream that reports its cost and tokens (a price observation too) makes at most ${MAX_ROUND_TRIPS} round trips`, async () => {
+    counter.flights = 0;
+    h.standIn.enqueue({ streamCostUsd: 0.0003 });
+    await (
+      await openStream(h.url, cookie, { message: 'hi', stream: true })
+    ).done;
+    expect(counter.flights).toBeLessThanOrEqual(MAX_ROUND_TRIPS);
+  });
+
+  test(`a stream estimated at a learned price makes at most ${MAX_ROUND_TRIPS} round trips`, async () => {
+    for (const reply of ['one', 'two words', 'three more words']) {
+      h.standIn.enqueue({ reply });
+      await supertest(h.url)
+        .post('/api/chat')
+        .set('Cookie', cookie)
+        .send({ message: reply.repeat(20) })
+        .expect(200);
+    }
+    counter.flights = 0;
+    await (
+      await openStream(h.url, cookie, { message: 'hi', stream: true })
+    ).done;
+    expect(counter.flights).toBeLessThanOrEqual(MAX_ROUND_TRIPS);
+    const line = h.logs
+      .parsed()
+      .filter((l) => l.msg === 'request')
+      .at(-1) as { call: { cost_source: string } };
+    expect(line.call.cost_source).toBe('estimated');
+  });
 });
 
 describe('a burst over the rate limit does not spend the budget of allowed calls', () => {

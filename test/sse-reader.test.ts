@@ -34,7 +34,7 @@ describe("reading Perf's event stream", () => {
     const [event] = new SseReader().push(
       Buffer.from('data: {"choices":[],"usage":{"total_tokens":12},"perf":{"cost_usd":0.0031,"model_used":"m"}}\n\n'),
     );
-    expect(event).toEqual({ data: expect.any(String) as string, costUsd: 0.0031, modelUsed: 'm', totalTokens: 12 });
+    expect(event).toEqual({ data: expect.any(String) as string, costUsd: 0.0031, modelUsed: 'm', totalTokens: 12, usageOnly: true });
   });
 
   test('an upstream that never ends an event cannot grow the buffer without bound', () => {

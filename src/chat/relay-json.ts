@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import { HttpError } from '../http/errors';
 import { answerFacts } from '../perf/answer-facts';
 import { PerfCallError, UpstreamTimeout } from '../perf/failure';
-import type { CallContext, Relayed } from './call-context';
+import { MODEL_PATTERN } from '../config';
+import type { TokenCounts } from '../limits/prices';
+import type { CallContext, PriceObservation, Relayed } from './call-context';
 import { browserErrorFor, outcomeOf } from './upstream-failure';
 
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
@@ -31,22 +33,34 @@ export async function relayJson(ctx: CallContext): Promise<Relayed> {
   } finally {
     guard.done();
   }
-  let costUsd: number | undefined;
+  let parsed;
   try {
-    const parsed = answerFacts(JSON.parse(raw.toString('utf8')));
-    costUsd = parsed.costUsd;
-    if (parsed.costUsd !== undefined) facts.cost_usd = parsed.costUsd;
-    if (parsed.modelUsed !== undefined) facts.model_used = ctx.perf.echo.text(parsed.modelUsed, 'model_used');
-    if (parsed.totalTokens !== undefined) facts.tokens = parsed.totalTokens;
+    parsed = answerFacts(JSON.parse(raw.toString('utf8')));
   } catch {
     return ended(new HttpError(502, 'upstream_error', 'Perf gave an unreadable answer.'));
   }
+  const { costUsd } = parsed;
+  if (costUsd !== undefined) facts.cost_usd = costUsd;
+  if (parsed.modelUsed !== undefined) facts.model_used = ctx.perf.echo.text(parsed.modelUsed, 'model_used');
+  if (parsed.totalTokens !== undefined) facts.tokens = parsed.totalTokens;
+  const observed = observation(facts.model_used, parsed.usage, costUsd);
   return {
     outcome: { kind: 'answered', costUsd },
+    ...(observed === undefined ? {} : { observed }),
     finish: () => {
       if (!res.destroyed) res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': raw.length }).end(raw);
     },
   };
+}
+
+/** What an answer that reported its model, tokens and cost teaches about the model's prices. */
+export function observation(
+  model: string | undefined,
+  usage: TokenCounts | undefined,
+  costUsd: number | undefined,
+): PriceObservation | undefined {
+  if (model === undefined || !MODEL_PATTERN.test(model) || usage === undefined || costUsd === undefined) return undefined;
+  return { model, counts: usage, costUsd };
 }
 
 /** Perf answered 200 but nothing usable reached us: its cost is unknown. */

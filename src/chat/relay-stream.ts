@@ -5,6 +5,7 @@ import { SseReader, formatEvent } from '../perf/sse';
 import type { SseEvent } from '../perf/sse';
 import type { CallContext, Relayed } from './call-context';
 import { Heartbeat } from './heartbeat';
+import { StreamTally } from './stream-tally';
 import { failedToOpen } from './relay-json';
 
 export const SSE_HEADERS = {
@@ -50,17 +51,19 @@ async function relay(ctx: CallContext, heartbeat: Heartbeat): Promise<Relayed> {
   facts.attempts = answer.attempts;
   const reader = new SseReader();
   const upstream = answer.body[Symbol.asyncIterator]();
-  let costUsd: number | undefined;
-  // An object: `forward` sets it from inside its own async closure.
-  const seen = { done: false };
+  const tally = new StreamTally();
 
   const forward = async (events: SseEvent[]): Promise<void> => {
     for (const event of events) {
-      if (event.costUsd !== undefined) costUsd = event.costUsd;
-      if (event.modelUsed !== undefined) facts.model_used = ctx.perf.echo.text(event.modelUsed, 'model_used');
+      // Filtered once per name, not once per chunk: every chunk repeats it.
+      const model =
+        event.modelUsed === undefined || event.modelUsed === tally.model ? undefined : ctx.perf.echo.text(event.modelUsed, 'model_used');
+      tally.add(event, model);
+      if (model !== undefined) facts.model_used = model;
       if (event.totalTokens !== undefined) facts.tokens = event.totalTokens;
-      if (event.data === '[DONE]') seen.done = true;
       if (guard.signal.aborted || res.destroyed) continue;
+      // The usage chunk we asked Perf for is the caller's only if they asked for it too.
+      if (event.usageOnly === true && !ctx.wantsUsage) continue;
       const flushed = res.write(formatEvent(ctx.perf.echo.text(event.data, 'stream')));
       heartbeat.wrote();
       if (event.data === '[DONE]') facts.delivered = true;
@@ -83,7 +86,7 @@ async function relay(ctx: CallContext, heartbeat: Heartbeat): Promise<Relayed> {
       await forward(reader.push(next.value as Buffer));
     }
     await forward(reader.end());
-    if (!seen.done) error = new HttpError(502, 'upstream_error', 'Perf ended the answer early.');
+    if (!tally.done) error = new HttpError(502, 'upstream_error', 'Perf ended the answer early.');
   } catch (err) {
     if (guard.signal.reason instanceof UpstreamTimeout) {
       error = new HttpError(
@@ -102,11 +105,14 @@ async function relay(ctx: CallContext, heartbeat: Heartbeat): Promise<Relayed> {
     guard.done();
     answer.body.destroy();
   }
-  if (costUsd !== undefined) facts.cost_usd = costUsd;
+  if (tally.costUsd !== undefined) facts.cost_usd = tally.costUsd;
+  const complete = tally.done && error === undefined && facts.outcome !== 'browser_stalled';
+  const observed = tally.observation();
   return {
-    // Perf answered: the cost is what its last chunks said, if they said anything.
-    outcome: { kind: 'answered', costUsd },
+    // Perf answered: the cost is what its last chunks said, or else our estimate of a complete answer.
+    outcome: tally.outcome(complete, ctx.prices, ctx.body.messages),
     ...(error === undefined ? {} : { error }),
+    ...(observed === undefined ? {} : { observed }),
     finish: () => endStream(ctx, error),
   };
 }

@@ -5,10 +5,11 @@ import { setRateLimitHeaders } from '../http/rate-limit-headers';
 import { logAfter } from '../http/request-log';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
-import type { AdmissionStore, SettleOutcome } from '../limits/admission';
+import type { AdmissionStore } from '../limits/admission';
 import type { Entitlement } from '../limits/entitlement';
 import { microsToUsd } from '../limits/money';
-import { describeOutcome, settlementFor } from '../limits/settle-policy';
+import { ceilingSettlement, describeOutcome, settlementFor, spendSourceOf } from '../limits/settle-policy';
+import type { Settlement } from '../limits/settle-policy';
 import type { PerfChatBody, PerfClient } from '../perf/client';
 import type { PlanStore } from '../limits/plans';
 import { dayOf } from '../limits/spend';
@@ -16,9 +17,10 @@ import type { SpendLog } from '../limits/spend';
 import { admit, release } from './admission';
 import type { Admission, AdmissionDeps } from './admission';
 import type { GlobalBudgetWatch } from './budget-watch';
-import type { CallContext, CallFacts, Relayed } from './call-context';
+import type { CallContext, CallFacts, PriceObservation, Relayed } from './call-context';
 import { CallGuard } from './call-guard';
 import { callTerms } from './call-terms';
+import type { PriceBook } from './price-book';
 import type { CallTerms } from './call-terms';
 import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
 import type { PlanSettings } from './caller-plan';
@@ -43,6 +45,10 @@ export interface ChatRouteOptions {
   streamStartTimeoutMs: number;
   streamIdleTimeoutMs: number;
   streamHeartbeatMs: number;
+  /** The model prices a stream without a reported cost is estimated at; answers that report one teach it. */
+  prices: PriceBook;
+  /** An estimate is charged × this, at most the cap. */
+  streamCostMargin: number;
   now?: () => number;
 }
 
@@ -50,6 +56,7 @@ function validated(options: ChatRouteOptions): ChatRouteOptions {
   for (const name of ['upstreamTimeoutMs', 'streamStartTimeoutMs', 'streamIdleTimeoutMs', 'streamHeartbeatMs'] as const) {
     if (!(options[name] > 0)) throw new TypeError(`${name} must be positive`);
   }
+  if (!(options.streamCostMargin >= 1)) throw new TypeError('streamCostMargin must be at least 1');
   if (!options.plans.plans.has(options.plans.defaultPlan))
     throw new TypeError(`the default plan "${options.plans.defaultPlan}" is not a plan`);
   return options;
@@ -150,6 +157,8 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
       logger: o.logger,
       streamIdleTimeoutMs: o.streamIdleTimeoutMs,
       streamHeartbeatMs: o.streamHeartbeatMs,
+      prices: o.prices,
+      wantsUsage: parsed.wantsUsage === true,
       errorShape: res.locals.errorShape ?? errorBody,
     };
     if (facts.stream) o.metrics?.openStreams.inc();
@@ -165,10 +174,10 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
     } finally {
       if (facts.stream) o.metrics?.openStreams.dec();
     }
-    const settlement = settlementFor(relayed.outcome);
+    const settlement = settlementFor(relayed.outcome, { capMicros: terms.capMicros, streamCostMargin: o.streamCostMargin });
     facts.outcome ??= relayed.error?.type ?? describeOutcome(relayed.outcome);
     facts.settled = settlement.kind;
-    await settle(o, entitlement, reservationId, settlement, terms.capMicros, now());
+    await settle(o, { entitlement, reservationId, settlement, capMicros: terms.capMicros, now: now(), facts, observed: relayed.observed });
     if (fault !== undefined) throw fault instanceof Error ? fault : new Error('the relay failed');
     if (relayed.error !== undefined && !res.headersSent) throw relayed.error;
     relayed.finish();
@@ -184,45 +193,61 @@ function watchGlobalBudget(o: ChatRouteOptions, entitlement: Entitlement, admitt
   else if (admitted.error.type === 'service_budget_exhausted') o.globalWatch.observe(budget, budget, true);
 }
 
+interface Settling {
+  entitlement: Entitlement;
+  reservationId: string;
+  settlement: Settlement;
+  capMicros: number;
+  now: number;
+  facts: CallFacts;
+  observed: PriceObservation | undefined;
+}
+
 /**
- * Closes the reservation in every budget it was made in, and writes the call down in the spend log
- * (one round trip: both leave together). A failure is logged and otherwise ignored: the reservation
- * then stays charged, which errs on the side of the budget.
+ * Closes the reservation in every budget it was made in (the operator's ceiling never on an
+ * estimate: see ceilingSettlement), writes the call into the spend log, and hands an answer's
+ * reported tokens and cost to the price book: all issued together, so they leave in one round
+ * trip. A failure is logged and otherwise ignored: the reservation then stays charged, which errs
+ * on the side of the budget.
  */
-async function settle(
-  o: ChatRouteOptions,
-  entitlement: Entitlement,
-  reservationId: string,
-  outcome: SettleOutcome,
-  capMicros: number,
-  now: number,
-): Promise<void> {
+async function settle(o: ChatRouteOptions, s: Settling): Promise<void> {
+  const { entitlement, settlement } = s;
   const user = entitlement.budgets[0]?.id ?? '';
   const plan = entitlement.plan.name;
-  const charged =
-    outcome.kind === 'charge'
-      ? { source: 'reported' as const, micros: outcome.micros }
-      : outcome.kind === 'keep'
-        ? { source: 'kept' as const, micros: capMicros }
-        : undefined;
-  const [settled, logged] = await Promise.allSettled([
-    o.admission.settle(
-      reservationId,
-      entitlement.budgets.map((b) => b.id),
-      outcome,
-    ),
-    o.spend.record(dayOf(now), user, plan, charged),
+  const source = spendSourceOf(settlement);
+  const micros = settlement.kind === 'charge' ? settlement.micros : settlement.kind === 'keep' ? s.capMicros : 0;
+  const ceiling = ceilingSettlement(settlement);
+  const ids = (global: boolean) => entitlement.budgets.filter((_b, i) => (entitlement.kinds[i] === 'global') === global).map((b) => b.id);
+  const closing =
+    ceiling === settlement
+      ? [
+          o.admission.settle(
+            s.reservationId,
+            entitlement.budgets.map((b) => b.id),
+            settlement,
+          ),
+        ]
+      : [o.admission.settle(s.reservationId, ids(false), settlement), o.admission.settle(s.reservationId, ids(true), ceiling)];
+  const [logged, ...rest] = await Promise.allSettled([
+    o.spend.record(dayOf(s.now), user, plan, source === undefined ? undefined : { source, micros }),
+    ...closing,
+    ...(s.observed === undefined ? [] : [o.prices.observe(s.observed.model, s.observed.counts, s.observed.costUsd)]),
   ]);
-  if (settled.status === 'rejected') {
-    o.logger.error(
-      { err: { message: (settled.reason as Error).message }, outcome: outcome.kind },
-      'could not settle a reservation; it stays charged',
-    );
+  for (const result of rest.slice(0, closing.length)) {
+    if (result.status === 'rejected') {
+      o.logger.error(
+        { err: { message: (result.reason as Error).message }, outcome: settlement.kind },
+        'could not settle a reservation; it stays charged',
+      );
+    }
   }
   if (logged.status === 'rejected') o.logger.warn({ err: { message: (logged.reason as Error).message } }, 'could not write the spend log');
-  o.metrics?.calls.inc({ plan, settled: outcome.kind });
-  if (charged !== undefined)
-    o.metrics?.spendUsd.inc({ plan, source: charged.source === 'kept' ? 'kept_reservation' : 'reported' }, microsToUsd(charged.micros));
+  if (source !== undefined) {
+    s.facts.cost_source = source;
+    s.facts.charged_usd = microsToUsd(micros);
+  }
+  o.metrics?.calls.inc({ plan, settled: settlement.kind });
+  if (source !== undefined) o.metrics?.spendUsd.inc({ plan, source }, microsToUsd(micros));
 }
 
 /** Built field by field from the validated request and its terms: nothing from the browser is copied whole. */

@@ -55,7 +55,11 @@ const chatRequest = z
 
 export type ChatMessage = z.infer<typeof message>;
 /** A chat call as both faces (ours and the OpenAI-compatible one) hand it on: validated, one shape. */
-export type ChatRequest = Omit<z.infer<typeof chatRequest>, 'message' | 'messages'> & { messages: ChatMessage[] };
+export type ChatRequest = Omit<z.infer<typeof chatRequest>, 'message' | 'messages'> & {
+  messages: ChatMessage[];
+  /** The caller asked for a stream's usage chunk (OpenAI's stream_options.include_usage). */
+  wantsUsage?: boolean;
+};
 
 /** Validates a parsed body; the 400 names the first offending field. */
 export function parseChatRequest(body: unknown): ChatRequest {

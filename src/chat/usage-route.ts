@@ -5,6 +5,8 @@ import { tightest } from '../limits/admission';
 import type { AdmissionStore, BudgetStatus } from '../limits/admission';
 import { microsToUsd } from '../limits/money';
 import type { PlanStore } from '../limits/plans';
+import { dayOf } from '../limits/spend';
+import type { SpendLog } from '../limits/spend';
 import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
 import type { PlanSettings } from './caller-plan';
 
@@ -14,15 +16,31 @@ function binding(budgets: BudgetStatus[]): BudgetStatus | undefined {
   return budgets.reduce<BudgetStatus | undefined>((a, b) => (a === undefined || left(b) < left(a) ? b : a), undefined);
 }
 
-/** GET /api/usage: what the page shows — the plan, requests left in the window, money left in the day. */
-export function usageRoute(options: { admission: AdmissionStore; planStore: PlanStore; plans: PlanSettings }): RequestHandler {
+export interface UsageRouteOptions {
+  admission: AdmissionStore;
+  planStore: PlanStore;
+  plans: PlanSettings;
+  spend: SpendLog;
+  now?: () => number;
+}
+
+/**
+ * GET /api/usage: what the page shows — the plan, requests left in the window, money left in the
+ * rolling day — and today's charges (UTC) by where their amounts came from.
+ */
+export function usageRoute(options: UsageRouteOptions): RequestHandler {
+  const now = options.now ?? Date.now;
   return async function usage(req: Request, res: Response): Promise<void> {
     const { caller } = callerOf(req, options.plans);
-    let plan, standing;
+    const day = dayOf(now());
+    let plan, standing, today;
     try {
       plan = await assignedPlan(options.planStore, options.plans, caller);
       const entitlement = entitlementOf(options.plans, caller, plan);
-      standing = await options.admission.status(entitlement.windows, entitlement.budgets);
+      [standing, today] = await Promise.all([
+        options.admission.status(entitlement.windows, entitlement.budgets),
+        options.spend.entry(day, entitlement.budgets[0]?.id ?? '', plan.name),
+      ]);
       standing = {
         ...standing,
         budgets: standing.budgets.filter((_b, i) => entitlement.kinds[i] === 'own' || entitlement.kinds[i] === 'address'),
@@ -43,6 +61,13 @@ export function usageRoute(options: { admission: AdmissionStore; planStore: Plan
         reserved_usd: microsToUsd(budget.reservedMicros),
         remaining_usd: limit === null ? null : microsToUsd(Math.max(0, limit - budget.usedMicros)),
         reset: budget.resetAt,
+      },
+      today: {
+        day,
+        calls: today.calls,
+        reported_usd: microsToUsd(today.reportedMicros),
+        estimated_usd: microsToUsd(today.estimatedMicros),
+        cap_kept_usd: microsToUsd(today.keptMicros),
       },
     });
   };

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { usdToMicros } from '../limits/money';
 import type { Plan, Plans } from '../limits/plans';
+import type { UnitPrices } from '../limits/prices';
 import { crossCheck, unlessUnreadable, viewOf } from './cross-checks';
-import { planReferenceProblems, plansFrom, readText } from './plans-from-settings';
+import { planReferenceProblems, plansFrom, pricesFrom, readText } from './plans-from-settings';
 import type { ReadFile } from './plans-from-settings';
 import { readSettings } from './settings';
 import type { Env, Settings } from './settings';
@@ -65,6 +66,12 @@ export interface Config {
   readonly globalDailyBudgetMicros: number | null;
   /** Days of per-user spend kept for `npm run users -- usage`. */
   readonly spendHistoryDays: number;
+  /** A stream that reports no cost is charged min(cap, estimate × this). */
+  readonly streamCostMargin: number;
+  /** The operator's prices per model (PRICES_FILE); they win over learned ones. */
+  readonly prices: ReadonlyMap<string, UnitPrices>;
+  /** How fast learned prices forget old answers. */
+  readonly priceHalfLifeMs: number;
   /** Sign-in with a local username and password (users made with `npm run users`). */
   readonly passwordSignIn: boolean;
   /** The first user, made by the release phase (`npm run bootstrap`) with a one-time password. */
@@ -118,11 +125,12 @@ export function loadConfig(env: Env, generateSecret: () => string = randomSecret
       problems.push(...planReferenceProblems(view, found));
       return found;
     }) ?? new Map<string, Plan>();
+  const prices = unlessUnreadable(() => pricesFrom(view, readFile, problems)) ?? new Map<string, UnitPrices>();
   if (problems.length > 0) throw new ConfigError(problems);
-  return assemble(values as Settings, plans, generateSecret);
+  return assemble(values as Settings, plans, prices, generateSecret);
 }
 
-function assemble(e: Settings, plans: Plans, generateSecret: () => string): Config {
+function assemble(e: Settings, plans: Plans, prices: ReadonlyMap<string, UnitPrices>, generateSecret: () => string): Config {
   const production = e.NODE_ENV === 'production';
   const onHeroku = e.DYNO !== undefined;
   const secrets = e.SESSION_SECRET.length > 0 ? e.SESSION_SECRET : [generateSecret()];
@@ -167,6 +175,9 @@ function assemble(e: Settings, plans: Plans, generateSecret: () => string): Conf
     guestPoolDailyBudgetMicros: positiveOrNull(e.GUEST_POOL_DAILY_BUDGET_USD),
     globalDailyBudgetMicros: positiveOrNull(e.GLOBAL_DAILY_BUDGET_USD),
     spendHistoryDays: e.SPEND_HISTORY_DAYS,
+    streamCostMargin: e.STREAM_COST_MARGIN,
+    prices,
+    priceHalfLifeMs: e.PRICE_HALF_LIFE_HOURS * 3_600_000,
     passwordSignIn: e.PASSWORD_SIGN_IN,
     adminUsername: e.ADMIN_USERNAME,
     onHeroku,

@@ -53,6 +53,14 @@ export function usd(min: number, max: number, fallback: number) {
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 
+/** A plain decimal number such as 1.25. */
+export function decimal(min: number, max: number, fallback: number) {
+  return withFallback(String(fallback))
+    .pipe(z.string().regex(/^\d+(\.\d{1,4})?$/, 'must be a number such as 1.25'))
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
 export function boolean(fallback: boolean) {
   return withFallback(String(fallback))
     .transform((v) => v?.toLowerCase())

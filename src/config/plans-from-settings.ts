@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parsePlans, planFrom } from '../limits/plans';
+import { parsePrices } from '../limits/prices';
+import type { UnitPrices } from '../limits/prices';
 import type { Plan } from '../limits/plans';
 import type { Settings } from './settings';
 
@@ -45,4 +47,19 @@ export function planReferenceProblems(s: Settings, plans: ReadonlyMap<string, Pl
   if (!plans.has(defaultPlan)) problems.push(`DEFAULT_PLAN "${defaultPlan}" is not a plan in PLANS_FILE (${names})`);
   if (s.GUEST_PLAN !== undefined && !plans.has(s.GUEST_PLAN)) problems.push(`GUEST_PLAN "${s.GUEST_PLAN}" is not a plan (${names})`);
   return problems;
+}
+
+/** The operator's prices per model (PRICES_FILE), which win over learned ones; none without the file. */
+export function pricesFrom(s: Settings, readFile: ReadFile, problems: string[]): Map<string, UnitPrices> {
+  if (s.PRICES_FILE === undefined) return new Map();
+  let text: string;
+  try {
+    text = readFile(s.PRICES_FILE);
+  } catch (err) {
+    problems.push(`PRICES_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${s.PRICES_FILE}`);
+    return new Map();
+  }
+  const { prices, problems: found } = parsePrices(text);
+  problems.push(...found.map((p) => `PRICES_FILE ${p}`));
+  return prices;
 }

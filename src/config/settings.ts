@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../auth/usernames';
-import { boolean, integer, list, MODEL_PATTERN, oneOf, optionalInteger, optionalText, PERF_KEY_PATTERN, planName, usd } from './fields';
+import {
+  boolean,
+  decimal,
+  integer,
+  list,
+  MODEL_PATTERN,
+  oneOf,
+  optionalInteger,
+  optionalText,
+  PERF_KEY_PATTERN,
+  planName,
+  usd,
+} from './fields';
 
 /** Every environment variable the process reads, each validated on its own. */
 export const settingsSchema = z.object({
@@ -112,6 +124,10 @@ export const settingsSchema = z.object({
   GUEST_POOL_DAILY_BUDGET_USD: usd(0, 1_000_000, 1),
   GLOBAL_DAILY_BUDGET_USD: usd(0, 100_000_000, 0),
   SPEND_HISTORY_DAYS: integer(1, 400, 35),
+  // A stream that reports no cost is charged min(cap, estimate × this).
+  STREAM_COST_MARGIN: decimal(1, 10, 1.25),
+  PRICES_FILE: optionalText,
+  PRICE_HALF_LIFE_HOURS: integer(1, 8760, 24),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, {
     error: 'must be at least 16 characters',

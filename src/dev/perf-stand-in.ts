@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { costOf, usageOf } from './stand-in-pricing';
+import type { StandInPrices, StandInUsage } from './stand-in-pricing';
 import { drained } from '../infra/drained';
 
 /**
@@ -29,6 +31,8 @@ export interface Scenario {
   costUsd?: number | null;
   /** Streams: a final chunk carrying usage and `perf.cost_usd`. Default none, as Perf documents. */
   streamCostUsd?: number;
+  /** Streams asked for usage (stream_options, honoured): 'tokens' leaves the cost out of the usage chunk. */
+  streamUsage?: 'tokens';
   /** Streams: pause between chunks. */
   chunkDelayMs?: number;
   /** Streams: cut the connection after this many chunks. */
@@ -55,6 +59,14 @@ export interface RecordedRequest {
 
 export interface StandInOptions {
   apiKeys: readonly string[];
+  /** Per-model prices: answers of those models report real token counts and what they cost at these prices. */
+  prices?: StandInPrices;
+  /**
+   * What a stream request's `stream_options: {include_usage: true}` does: 'ignore' (default, as
+   * Perf's docs show its streams today), 'honour' (a final chunk with usage and `perf.cost_usd`,
+   * as OpenAI sends), or 'reject' (400, as a strict API would).
+   */
+  streamOptions?: 'honour' | 'ignore' | 'reject';
   /** Scenario used when the queue is empty. */
   defaults?: Scenario;
 }
@@ -154,15 +166,31 @@ export class PerfStandIn {
       sendError(res, 400, 'invalid_request', 'invalid_request_error', 'messages is required.');
       return;
     }
+    const streamOptions = (body as { stream_options?: { include_usage?: unknown } }).stream_options;
+    if (path === '/v1/chat/stream' && streamOptions !== undefined && this.options.streamOptions === 'reject') {
+      sendError(res, 400, 'invalid_request', 'invalid_request_error', 'Unrecognized request argument supplied: stream_options');
+      return;
+    }
     const reply = scenario.echoKey === 'reply' ? `Your key is ${key}, by the way.` : (scenario.reply ?? defaultReply(body));
-    const answerBody = scenario.echoKey === 'model' ? { ...body, model: key } : body;
+    const model = scenario.echoKey === 'model' ? key : (body.model ?? 'stand-in-small');
+    const usage = usageOf(this.options.prices, model, body.messages, reply);
     if (path === '/v1/chat') {
-      const cost = sendCompletion(res, answerBody, reply, scenario);
+      const cost = scenario.costUsd === undefined ? costOf(this.options.prices, model, usage, STAND_IN_COST_USD) : scenario.costUsd;
+      sendCompletion(res, { model, reply, usage, cost });
       if (cost !== null) this.reportedCosts.push(cost);
       return;
     }
-    if (scenario.streamCostUsd !== undefined) this.reportedCosts.push(scenario.streamCostUsd);
-    await sendStream(res, reply, scenario, key, (n) => {
+    let final: Record<string, unknown> | undefined;
+    if (scenario.streamCostUsd !== undefined) {
+      final = { usage, perf: { model_used: model, cost_usd: scenario.streamCostUsd } };
+      this.reportedCosts.push(scenario.streamCostUsd);
+    } else if (this.options.streamOptions === 'honour' && streamOptions?.include_usage === true) {
+      const cost = costOf(this.options.prices, model, usage, STAND_IN_COST_USD);
+      // OpenAI's shape: a last chunk with no choices, the usage (and Perf's own object, with the cost).
+      final = { choices: [], usage, ...(scenario.streamUsage === 'tokens' ? {} : { perf: { model_used: model, cost_usd: cost } }) };
+      if (scenario.streamUsage !== 'tokens') this.reportedCosts.push(cost);
+    }
+    await sendStream(res, { model, reply, final }, scenario, key, (n) => {
       this.streamBytesSent += n;
     });
   }
@@ -202,45 +230,52 @@ function sendError(res: ServerResponse, status: number, code: string, type: stri
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
 }
 
-function tokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+interface Answer {
+  model: string;
+  reply: string;
+  usage?: StandInUsage;
+  /** null: reported without `perf.cost_usd`. */
+  cost?: number | null;
+  /** A stream's last chunk before [DONE], merged into a chunk (`choices: []` replaces the choices). */
+  final?: Record<string, unknown> | undefined;
 }
 
-/** Answers a JSON completion; returns the cost it reported (null: none). */
-function sendCompletion(res: ServerResponse, body: ChatBody, reply: string, scenario: Scenario): number | null {
-  const model = body.model ?? 'stand-in-small';
-  const prompt = tokens(JSON.stringify(body.messages));
-  const completion = tokens(reply);
+/** Answers a JSON completion. */
+function sendCompletion(res: ServerResponse, answer: Required<Omit<Answer, 'final'>>): void {
   const perf: Record<string, unknown> = {
     request_id: `req_${randomUUID()}`,
     task_type: 'general',
-    model_selected: model,
-    model_used: model,
+    model_selected: answer.model,
+    model_used: answer.model,
     latency_ms: 1,
     fallback_used: false,
   };
-  const cost = scenario.costUsd === undefined ? STAND_IN_COST_USD : scenario.costUsd;
-  if (cost !== null) perf.cost_usd = cost;
-  const answer = {
+  if (answer.cost !== null) perf.cost_usd = answer.cost;
+  const body = {
     id: `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    model: answer.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: answer.reply }, finish_reason: 'stop' }],
+    usage: answer.usage,
     perf,
   };
   res.writeHead(200, { 'Content-Type': 'application/json', 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '59' });
-  res.end(JSON.stringify(answer));
-  return cost;
+  res.end(JSON.stringify(body));
 }
 
-function chunk(id: string, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {
+function chunk(
+  id: string,
+  model: string,
+  delta: Record<string, unknown>,
+  finish: string | null,
+  extra: Record<string, unknown> = {},
+): string {
   const payload = {
     id,
     object: 'chat.completion.chunk',
     created: Math.floor(Date.now() / 1000),
-    model: 'stand-in-small',
+    model,
     choices: [{ index: 0, delta, finish_reason: finish }],
     ...extra,
   };
@@ -249,7 +284,7 @@ function chunk(id: string, delta: Record<string, unknown>, finish: string | null
 
 async function sendStream(
   res: ServerResponse,
-  reply: string,
+  answer: Answer,
   scenario: Scenario,
   key: string,
   onSent: (bytes: number) => void,
@@ -259,7 +294,7 @@ async function sendStream(
   if (scenario.stallBeforeFirstChunkMs !== undefined) await sleep(scenario.stallBeforeFirstChunkMs);
   const id = `chatcmpl-${randomUUID()}`;
   let sent = 0;
-  for (const event of streamEvents(id, reply, scenario)) {
+  for (const event of streamEvents(id, answer, scenario)) {
     if (res.destroyed) return;
     if (scenario.failAfterChunks !== undefined && sent >= scenario.failAfterChunks) {
       res.socket?.destroy();
@@ -282,23 +317,17 @@ async function sendStream(
 }
 
 /** Made lazily: a 100 MB padding stream must not sit in the stand-in's memory either. */
-function* streamEvents(id: string, reply: string, scenario: Scenario): Generator<string> {
-  yield chunk(id, { role: 'assistant', content: '' }, null);
-  let pieces = 0;
+function* streamEvents(id: string, answer: Answer, scenario: Scenario): Generator<string> {
+  const { model } = answer;
+  yield chunk(id, model, { role: 'assistant', content: '' }, null);
   if (scenario.paddingBytes !== undefined) {
     const piece = 'x'.repeat(16 * 1024);
-    for (let sent = 0; sent < scenario.paddingBytes; sent += piece.length, pieces += 1) yield chunk(id, { content: piece }, null);
+    for (let sent = 0; sent < scenario.paddingBytes; sent += piece.length) yield chunk(id, model, { content: piece }, null);
   } else {
-    for (const word of reply.match(/\S+\s*/g) ?? [reply]) {
-      pieces += 1;
-      yield chunk(id, { content: word }, null);
-    }
+    for (const word of answer.reply.match(/\S+\s*/g) ?? [answer.reply]) yield chunk(id, model, { content: word }, null);
   }
-  yield chunk(id, {}, 'stop');
-  if (scenario.streamCostUsd !== undefined) {
-    const usage = { prompt_tokens: 10, completion_tokens: pieces, total_tokens: 10 + pieces };
-    yield chunk(id, {}, null, { usage, perf: { model_used: 'stand-in-small', cost_usd: scenario.streamCostUsd } });
-  }
+  yield chunk(id, model, {}, 'stop');
+  if (answer.final !== undefined) yield chunk(id, model, {}, null, answer.final);
   yield 'data: [DONE]\n\n';
 }
 

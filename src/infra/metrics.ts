@@ -19,6 +19,7 @@ export class Metrics {
   readonly openStreams: Gauge;
   readonly redisErrors: Counter;
   readonly keyEchoes: Counter;
+  readonly costEstimateRatio: Histogram;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -34,6 +35,12 @@ export class Metrics {
       help: 'Time from a request arriving to its answer being finished (or abandoned), by method, route and status; a stream counts until its end.',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.costEstimateRatio = new Histogram({
+      name: 'perf_bff_cost_estimate_ratio',
+      help: "For each answer that reported its cost and tokens: what our estimate at the model's prices known before it would have been, divided by the reported cost (1 is exact; the drift of stream estimates).",
+      buckets: [0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2],
       registers,
     });
     this.upstreamLatency = new Histogram({
@@ -60,7 +67,7 @@ export class Metrics {
     });
     this.spendUsd = new Counter({
       name: 'perf_bff_spend_usd_total',
-      help: 'USD charged to budgets, per plan: source="reported" is the cost Perf reported, source="kept_reservation" a cap kept because the cost was unknown.',
+      help: 'USD charged to budgets, per plan: source="reported" is the cost Perf reported, "estimated" our estimate of a stream that reported none (× STREAM_COST_MARGIN), "cap_kept" a whole cap kept because the cost was unknown.',
       labelNames: ['plan', 'source'],
       registers,
     });

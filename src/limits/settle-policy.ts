@@ -1,4 +1,3 @@
-import type { SettleOutcome } from './admission';
 import { costToMicros } from './money';
 
 /**
@@ -17,10 +16,26 @@ export type CallOutcome =
   | { kind: 'refused'; status?: number }
   /** An attempt may have reached Perf with no definite answer back: Perf may have billed. */
   | { kind: 'ambiguous'; why: 'timeout' | 'connection_lost' | 'client_gone' | 'internal_error' }
-  /** Perf answered (200). `costUsd` is what it reported, if it did (streams usually do not). */
-  | { kind: 'answered'; costUsd: number | undefined };
+  /**
+   * Perf answered (200). `costUsd` is what it reported, if it did (streams usually do not);
+   * `estimatedUsd`, what a complete answer without a reported cost comes to at the model's known
+   * prices (limits/prices.ts), if they are known.
+   */
+  | { kind: 'answered'; costUsd: number | undefined; estimatedUsd?: number };
 
-export function settlementFor(outcome: CallOutcome): SettleOutcome {
+/** Where a charge's amount came from: Perf's report, or our estimate of a complete stream. */
+export type ChargeSource = 'reported' | 'estimated';
+
+export type Settlement = { kind: 'charge'; micros: number; source: ChargeSource } | { kind: 'keep' } | { kind: 'release' };
+
+export interface SettleTerms {
+  /** The call's reservation. */
+  capMicros: number;
+  /** An estimate is charged × this (STREAM_COST_MARGIN), never more than the cap. */
+  streamCostMargin: number;
+}
+
+export function settlementFor(outcome: CallOutcome, terms: SettleTerms): Settlement {
   switch (outcome.kind) {
     case 'not_sent':
     case 'refused':
@@ -29,8 +44,30 @@ export function settlementFor(outcome: CallOutcome): SettleOutcome {
       return { kind: 'keep' };
     case 'answered':
       // Charged exactly, even above the cap: Perf's cap is soft, and its bill is what counts.
-      return outcome.costUsd === undefined ? { kind: 'keep' } : { kind: 'charge', micros: costToMicros(outcome.costUsd) };
+      if (outcome.costUsd !== undefined) return { kind: 'charge', micros: costToMicros(outcome.costUsd), source: 'reported' };
+      // An estimate may be low: it is charged with a margin, and never more than was reserved.
+      if (outcome.estimatedUsd !== undefined) {
+        const micros = Math.min(terms.capMicros, costToMicros(outcome.estimatedUsd * terms.streamCostMargin));
+        return { kind: 'charge', micros, source: 'estimated' };
+      }
+      return { kind: 'keep' };
   }
+}
+
+/**
+ * The operator's ceiling (GLOBAL_DAILY_BUDGET_USD) bounds the real bill, so it never counts an
+ * estimate: where the user is charged an estimate, the ceiling keeps the whole cap.
+ */
+export function ceilingSettlement(settlement: Settlement): Settlement {
+  return settlement.kind === 'charge' && settlement.source === 'estimated' ? { kind: 'keep' } : settlement;
+}
+
+/** What the spend log and the metrics call a settlement's amount. */
+export type SpendSource = ChargeSource | 'cap_kept';
+
+export function spendSourceOf(settlement: Settlement): SpendSource | undefined {
+  if (settlement.kind === 'charge') return settlement.source;
+  return settlement.kind === 'keep' ? 'cap_kept' : undefined;
 }
 
 /** Short words for the request log line. */

@@ -1,5 +1,6 @@
-/** Where a charge's amount came from: Perf's report, or the cap kept when the cost was unknown. */
-export type SpendSource = 'reported' | 'kept';
+import type { SpendSource } from './settle-policy';
+
+export type { SpendSource };
 
 /** One user's calls and spend on one day (UTC), on one plan. */
 export interface SpendEntry {
@@ -7,6 +8,9 @@ export interface SpendEntry {
   plan: string;
   calls: number;
   reportedMicros: number;
+  /** Streams that reported no cost, charged our estimate (× the margin, at most the cap). */
+  estimatedMicros: number;
+  /** Whole caps kept: the cost was unknown. */
   keptMicros: number;
 }
 
@@ -15,6 +19,8 @@ export interface SpendLog {
   /** One settled call; `charged` is undefined when its reservation was handed back. */
   record(day: string, user: string, plan: string, charged: { source: SpendSource; micros: number } | undefined): Promise<void>;
   day(day: string): Promise<SpendEntry[]>;
+  /** One user's entry on one plan and day (zeros when there is none). */
+  entry(day: string, user: string, plan: string): Promise<SpendEntry>;
 }
 
 /** YYYY-MM-DD, UTC. */

@@ -14,6 +14,8 @@ export interface PerfChatBody {
   max_tokens?: number;
   temperature?: number;
   top_p?: number;
+  /** Added by the client for streams, until Perf refuses it: asks for a final chunk with usage (and cost). */
+  stream_options?: { include_usage: true };
 }
 
 export interface PerfClientOptions {
@@ -80,6 +82,8 @@ export class PerfClient {
   private readonly backoffBaseMs: number;
   private readonly maxRetryAfterMs: number;
   private readonly random: () => number;
+  /** Perf answered 400 to `stream_options` once: it is not sent again (per process). */
+  private streamUsageRefused = false;
 
   constructor(private readonly options: PerfClientOptions) {
     this.echo = new KeyEcho(options.apiKey, options.onKeyEcho);
@@ -92,7 +96,9 @@ export class PerfClient {
 
   async open(body: PerfChatBody, opts: OpenOptions): Promise<UpstreamAnswer> {
     const url = `${this.options.baseUrl}${opts.stream ? '/v1/chat/stream' : '/v1/chat'}`;
-    const payload = JSON.stringify(body);
+    let askedForUsage = opts.stream && !this.streamUsageRefused;
+    let payload = JSON.stringify(askedForUsage ? { ...body, stream_options: { include_usage: true } } : body);
+    let retriedWithoutUsage = false;
     let perfMayHaveBilled = false;
     // A function, not a property read: the signal changes under the awaits below.
     const aborted = (): boolean => opts.signal.aborted;
@@ -118,9 +124,19 @@ export class PerfClient {
           bodyTimeout: 0,
         });
         this.options.onAttempt?.({ attempt, status: res.statusCode, durationMs: performance.now() - attemptStart });
+        if (retriedWithoutUsage && res.statusCode !== 400) this.noteStreamUsageRefused();
         if (res.statusCode === 200) return { body: res.body, attempts: attempt + 1 };
         // A failure status is definite: that attempt billed nothing.
         const code = await readErrorCode(res.body);
+        if (res.statusCode === 400 && askedForUsage) {
+          // Perhaps a Perf that does not take stream_options: asked again without it, at once (a
+          // 400 billed nothing). If that is taken, it is not sent again.
+          askedForUsage = false;
+          retriedWithoutUsage = true;
+          payload = JSON.stringify(body);
+          attempt -= 1;
+          continue;
+        }
         failure = {
           kind: 'status',
           status: res.statusCode,
@@ -159,6 +175,12 @@ export class PerfClient {
         throw new PerfCallError(abortFailure(opts.signal), perfMayHaveBilled, attempt + 1);
       }
     }
+  }
+
+  private noteStreamUsageRefused(): void {
+    if (this.streamUsageRefused) return;
+    this.streamUsageRefused = true;
+    this.options.logger.info('Perf does not take stream_options: a stream that reports no cost is charged an estimate');
   }
 
   private backoff(attempt: number): number {

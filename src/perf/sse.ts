@@ -51,7 +51,7 @@ export class SseReader {
 }
 
 function describe(data: string): SseEvent {
-  if (data === '[DONE]' || (!data.includes('"perf"') && !data.includes('"usage"'))) return { data };
+  if (data === '[DONE]') return { data };
   try {
     return { data, ...answerFacts(JSON.parse(data)) };
   } catch {

@@ -15,6 +15,8 @@ import type { SessionIndex } from './session-index';
 import type { RedisClient } from './redis-client';
 import { MemorySpendLog, RedisSpendLog } from './spend-log';
 import type { SpendLog } from '../limits/spend';
+import { MemoryPriceStore, RedisPriceStore } from './price-store';
+import type { PriceStore } from '../limits/prices';
 import { createThrottle } from './throttles';
 import { MemoryUserStore, RedisUserStore } from './user-store';
 import type { UserStore } from './user-store';
@@ -32,6 +34,8 @@ export interface Stores {
   plans: PlanStore;
   /** Calls and spend per user and day. */
   spend: SpendLog;
+  /** What each model costs per token, learned from Perf's answers. */
+  prices: PriceStore;
   /** Sign-in attempts per username and IP. */
   loginThrottle: RateLimiterAbstract;
   /** Failed sign-ins per IP, whatever the username: each attempt costs a scrypt. */
@@ -46,6 +50,8 @@ export interface StoreOptions {
   login: { maxFailures: number; maxFailuresPerIp: number; blockSeconds: number };
   /** Days of per-user spend kept. */
   spendHistoryDays: number;
+  /** How fast learned prices forget old answers. */
+  priceHalfLifeMs: number;
   now?: () => number;
   ledgerWindow?: LedgerWindow;
   maxMemorySessions?: number;
@@ -77,6 +83,7 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
       admission: new MemoryAdmissionStore(window, now),
       plans: new MemoryPlanStore(),
       spend: new MemorySpendLog(options.spendHistoryDays),
+      prices: new MemoryPriceStore(options.priceHalfLifeMs),
       loginThrottle,
       loginIpThrottle,
     };
@@ -92,6 +99,7 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
     admission: new RedisAdmissionStore(redis, prefix, window, now),
     plans: new RedisPlanStore(redis, prefix),
     spend: new RedisSpendLog(redis, prefix, options.spendHistoryDays),
+    prices: new RedisPriceStore(redis, prefix, options.priceHalfLifeMs),
     loginThrottle,
     loginIpThrottle,
   };

@@ -2,21 +2,23 @@ import { withDeadline } from '../infra/deadline';
 import type { SpendEntry, SpendLog, SpendSource } from '../limits/spend';
 import type { RedisClient } from './redis-client';
 
-const FIELDS = { calls: 'calls', reported: 'reportedMicros', kept: 'keptMicros' } as const;
+/** A field's last part → the entry's number. `kept` is the cap_kept source's field (its name from before estimates). */
+const FIELDS = { calls: 'calls', reported: 'reportedMicros', estimated: 'estimatedMicros', kept: 'keptMicros' } as const;
+const FIELD_OF: Record<SpendSource, keyof typeof FIELDS> = { reported: 'reported', estimated: 'estimated', cap_kept: 'kept' };
 
 function entriesFrom(fields: Record<string, string>): SpendEntry[] {
   const byUser = new Map<string, SpendEntry>();
   for (const [field, value] of Object.entries(fields)) {
     const [user = '', plan = '', what = ''] = field.split('\t');
     const key = `${user}\t${plan}`;
-    const entry = byUser.get(key) ?? { user, plan, calls: 0, reportedMicros: 0, keptMicros: 0 };
+    const entry = byUser.get(key) ?? { user, plan, calls: 0, reportedMicros: 0, estimatedMicros: 0, keptMicros: 0 };
     if (what in FIELDS) entry[FIELDS[what as keyof typeof FIELDS]] += Number(value);
     byUser.set(key, entry);
   }
   return [...byUser.values()];
 }
 
-/** One hash per day, `spend:<day>`, fields `<user>\t<plan>\t<calls|reported|kept>`, kept `days` days. */
+/** One hash per day, `spend:<day>`, fields `<user>\t<plan>\t<calls|reported|estimated|kept>`, kept `days` days. */
 export class RedisSpendLog implements SpendLog {
   constructor(
     private readonly redis: RedisClient,
@@ -28,7 +30,7 @@ export class RedisSpendLog implements SpendLog {
     const key = `${this.prefix}spend:${day}`;
     const write = this.redis.multi();
     write.hIncrBy(key, `${user}\t${plan}\tcalls`, 1);
-    if (charged !== undefined && charged.micros > 0) write.hIncrBy(key, `${user}\t${plan}\t${charged.source}`, charged.micros);
+    if (charged !== undefined && charged.micros > 0) write.hIncrBy(key, `${user}\t${plan}\t${FIELD_OF[charged.source]}`, charged.micros);
     write.expire(key, (this.days + 1) * 86_400);
     await withDeadline(write.exec(), 'spend log');
   }
@@ -36,6 +38,16 @@ export class RedisSpendLog implements SpendLog {
   async day(day: string): Promise<SpendEntry[]> {
     return entriesFrom(await withDeadline(this.redis.hGetAll(`${this.prefix}spend:${day}`), 'spend log'));
   }
+
+  async entry(day: string, user: string, plan: string): Promise<SpendEntry> {
+    const fields = Object.keys(FIELDS).map((what) => `${user}\t${plan}\t${what}`);
+    const values = await withDeadline(this.redis.hmGet(`${this.prefix}spend:${day}`, fields), 'spend log');
+    return entryOf(user, plan, Object.fromEntries(fields.map((f, i) => [f, values[i] ?? '0'])));
+  }
+}
+
+function entryOf(user: string, plan: string, fields: Record<string, string>): SpendEntry {
+  return entriesFrom(fields)[0] ?? { user, plan, calls: 0, reportedMicros: 0, estimatedMicros: 0, keptMicros: 0 };
 }
 
 export class MemorySpendLog implements SpendLog {
@@ -50,7 +62,7 @@ export class MemorySpendLog implements SpendLog {
       fields[field] = String(Number(fields[field] ?? '0') + n);
     };
     add('calls', 1);
-    if (charged !== undefined && charged.micros > 0) add(charged.source, charged.micros);
+    if (charged !== undefined && charged.micros > 0) add(FIELD_OF[charged.source], charged.micros);
     this.byDay.set(day, fields);
     for (const old of [...this.byDay.keys()].sort().slice(0, Math.max(0, this.byDay.size - this.days))) this.byDay.delete(old);
     return Promise.resolve();
@@ -58,5 +70,11 @@ export class MemorySpendLog implements SpendLog {
 
   day(day: string): Promise<SpendEntry[]> {
     return Promise.resolve(entriesFrom(this.byDay.get(day) ?? {}));
+  }
+
+  entry(day: string, user: string, plan: string): Promise<SpendEntry> {
+    const fields = this.byDay.get(day) ?? {};
+    const mine = Object.fromEntries(Object.entries(fields).filter(([f]) => f.startsWith(`${user}\t${plan}\t`)));
+    return Promise.resolve(entryOf(user, plan, mine));
   }
 }

@@ -149,7 +149,7 @@ describe('the spend report', () => {
     expect(Math.round((report.totals.reported_usd - reportedBefore) * 1e6)).toBe(reportedMicros);
     expect(report.users.find((u) => u.user === 'fred')).toMatchObject({ calls: 3, reported_usd: 0.0083 });
     const table = (await runUsersCli(env, ['usage', '--top', '1'])).stdout;
-    expect(table.split('\n')[1]).toMatch(/^user\s+plan\s+calls\s+reported\s+kept caps\s+total$/);
+    expect(table.split('\n')[1]).toMatch(/^user\s+plan\s+calls\s+reported\s+estimated\s+caps kept\s+total$/);
     expect(table.split('\n').filter((l) => l !== '')).toHaveLength(4);
   });
 });

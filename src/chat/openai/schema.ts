@@ -44,7 +44,7 @@ const request = z.strictObject({
   model: z.string({ error: 'is required (use "auto" to let Perf choose)' }).pipe(fields.model.unwrap()),
   messages: messageList(message),
   stream: z.boolean().nullable().optional(),
-  // Honoured when Perf's stream carries usage; never refused, since SDKs send it by default.
+  // The usage chunk Perf sends is relayed only to a caller who asked for it; never refused, since SDKs send it by default.
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   max_tokens: fields.max_tokens.nullable(),
   max_completion_tokens: fields.max_tokens.nullable(),
@@ -81,6 +81,7 @@ export function parseOpenAiRequest(body: unknown): ChatRequest {
   if (r.temperature !== null && r.temperature !== undefined) call.temperature = r.temperature;
   if (r.top_p !== null && r.top_p !== undefined) call.top_p = r.top_p;
   if (r.max_cost_per_call !== undefined) call.max_cost_per_call = r.max_cost_per_call;
+  if (r.stream_options?.include_usage === true) call.wantsUsage = true;
   return call;
 }
 
