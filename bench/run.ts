@@ -1,10 +1,12 @@
-// npm run bench: perf-bff (X) against a bare node:http pass-through (P) and the Perf stand-in
-// direct, side by side in one run. See bench/README.md for how to read the table.
+// npm run bench: perf-bff (X) against the lean limit (L: the chat path's own work and nothing
+// else), a bare node:http pass-through (P) and the Perf stand-in direct, side by side in one run.
+// See bench/README.md for how to read the table.
 //
 //   npm run bench                 the full run (~2.5 min): table + bench/results.json
 //   npm run bench -- --profile    only the throughput rounds, with X under node --cpu-prof;
 //                                 the profile lands in bench/profiles/ and is summarised
 //   npm run bench -- --profile=streams   the same for the 500-streams phase
+//   npm run bench -- --quick      only throughput and latency (P, L, X): for measuring one change
 //
 // tsconfig.bench.json compiles this to dist-bench/bench/run.js, with the children beside it.
 // X itself is the production build, `node dist/server.js`.
@@ -52,7 +54,7 @@ import type { Tracked } from './lib/procs';
 import { printProfileSummary, summarizeProfile } from './lib/profile-summary';
 import { startMonitor } from './lib/redis-monitor';
 import type { CommandCount } from './lib/redis-monitor';
-import { median, renderTable, tableRows } from './lib/report';
+import { loadRows, median, renderTable, tableRows } from './lib/report';
 import type { Figures, FirstByteFigure, LatencyFigure, PeakFigure, RedisFigure, SlowReaderFigure, StreamsFigure } from './lib/report';
 import type { DefaultsMessage, StandInMessage } from './stand-in';
 
@@ -66,6 +68,7 @@ const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('-
 const PROFILE = profileArg !== undefined;
 // --profile (the throughput rounds) or --profile=streams (the 500 streams).
 const PROFILE_PHASE = profileArg?.split('=')[1] ?? 'peak';
+const QUICK = process.argv.includes('--quick');
 
 const env = process.env;
 const S = {
@@ -86,12 +89,13 @@ const S = {
 };
 const SHORT_REPLY = 'Hello from the Perf stand-in, answering at once.';
 const TARGETS = {
-  peakRatio: 0.4,
-  addedP50Ms: 1,
+  /** X/L */
+  peakRatio: 0.75,
+  addedP50Ms: 0.6,
   addedTtfbMs: 2,
   rssPerStream: 48 * 1024,
   slowGrowth: 16 * 1024 * 1024,
-  redisRoundTrips: 3,
+  redisRoundTrips: 2,
 };
 // The children get this environment only (plus their own settings): nothing of the caller's leaks in.
 const BASE_ENV = { PATH: env.PATH ?? '/usr/bin:/bin', HOME: env.HOME ?? os.tmpdir() };
@@ -102,10 +106,13 @@ const say = (text: string): void => {
 };
 
 type ProxyName = 'P' | 'X';
+/** The throughput and latency rounds also measure L. */
+type LoadName = ProxyName | 'L';
 
 interface Targets {
   xJson: Target<'X'>;
   xStream: Target<'X'>;
+  lJson: Target<'L'>;
   pJson: Target<'P'>;
   pStream: Target<'P'>;
   direct: Target<'direct'>;
@@ -128,6 +135,7 @@ interface Launch {
   standInUrl: string;
   redisUrl: string;
   pPort: number;
+  lPort: number;
   xPort: number;
 }
 
@@ -136,8 +144,8 @@ type SlowRound = SlowReaderResult & { rss_before: number; rss_peak: number; grow
 
 /** Every round's measurements as they came, by target name: `raw` in results.json. */
 interface Raw {
-  peak?: Record<ProxyName, LoadResult[]>;
-  latency?: Record<ProxyName, LoadResult[]>;
+  peak?: Record<LoadName, LoadResult[]>;
+  latency?: Record<LoadName, LoadResult[]>;
   ttfb?: Record<ProxyName | 'direct', FirstByteResult[]>;
   streams?: Record<ProxyName, StreamRound[]>;
   slowReader?: Record<ProxyName, SlowRound>;
@@ -152,6 +160,7 @@ interface Bench {
   launch: Launch;
   /** Replaced when a proxy is restarted. */
   proxies: Record<ProxyName, Tracked>;
+  lean: Tracked;
   standIn: Tracked;
   client: Tracked;
   targets: Targets;
@@ -173,6 +182,10 @@ async function main(): Promise<void> {
   }
   const peak = await measurePeak(bench);
   const latency = await measureLatency(bench);
+  if (QUICK) {
+    process.stdout.write(`\n${renderTable(loadRows(peak, latency))}\n`);
+    return;
+  }
   const ttfb = await measureFirstByte(bench);
   const streams = await measureStreams(bench);
   const slowReader = await measureSlowReader(bench);
@@ -187,14 +200,21 @@ async function startBench(): Promise<Bench> {
   const { loadBefore, redisServer, wrk } = preflight();
   const logs = logsDir(BENCH_DIR);
   const secrets = newSecrets();
-  const [redisPort, standInPort, pPort, xPort] = [await freePort(6390), await freePort(), await freePort(), await freePort()];
-  say(`starting redis-server on 127.0.0.1:${redisPort}, the stand-in, P and X (logs in bench/logs/)`);
+  const [redisPort, standInPort, pPort, lPort, xPort] = [
+    await freePort(6390),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  say(`starting redis-server on 127.0.0.1:${redisPort}, the stand-in, P, L and X (logs in bench/logs/)`);
   const redisUrl = await startRedis(redisServer, redisPort, logs);
   await createUser(redisUrl, secrets);
   const childEnv = { ...BASE_ENV, BENCH_PERF_KEY: secrets.perfKey };
   const { standIn, standInUrl } = await startStandIn(standInPort, childEnv, logs);
-  const launch: Launch = { secrets, logs, childEnv, standInUrl, redisUrl, pPort, xPort };
+  const launch: Launch = { secrets, logs, childEnv, standInUrl, redisUrl, pPort, lPort, xPort };
   const P = await startP(launch);
+  const lean = await startL(launch);
   const profileStart = Date.now();
   const X = await startX(launch, redisUrl);
   const client = forkModule('client', path.join(__dirname, 'client.js'), [], { env: BASE_ENV, logFile: path.join(logs, 'client.log') });
@@ -207,6 +227,7 @@ async function startBench(): Promise<Bench> {
     redisPort,
     launch,
     proxies: { P, X },
+    lean,
     standIn,
     client,
     targets: targetsFor(launch, cookie),
@@ -303,6 +324,16 @@ async function startP(launch: Launch): Promise<Tracked> {
   return p;
 }
 
+/** L: the same Redis, the same session secret and prefix as X, so that X's cookie is L's too. */
+async function startL(launch: Launch): Promise<Tracked> {
+  const l = forkModule('L', path.join(__dirname, 'lean.js'), [String(launch.lPort), launch.standInUrl, launch.redisUrl], {
+    env: { ...launch.childEnv, BENCH_SESSION_SECRET: launch.secrets.sessionSecret, BENCH_PREFIX: launch.secrets.prefix },
+    logFile: path.join(launch.logs, 'l.log'),
+  });
+  await nextMessage(l, (m) => isMessage<{ type: 'ready' }>(m, 'ready'));
+  return l;
+}
+
 /** X as production runs it: Redis sessions, limits and ledger that never refuse, a quiet log. */
 async function startX(launch: Launch, redisUrl: string): Promise<Tracked> {
   if (PROFILE) mkdirSync(PROFILES_DIR, { recursive: true });
@@ -349,10 +380,12 @@ async function restart(bench: Bench, name: ProxyName, redisUrl = bench.launch.re
 function targetsFor(launch: Launch, cookie: string): Targets {
   const xUrl = `http://127.0.0.1:${launch.xPort}`;
   const pUrl = `http://127.0.0.1:${launch.pPort}`;
+  const lUrl = `http://127.0.0.1:${launch.lPort}`;
   const perfBody = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
   return {
     xJson: { name: 'X', url: `${xUrl}/api/chat`, body: '{"message":"hi"}', cookie },
     xStream: { name: 'X', url: `${xUrl}/api/chat`, body: '{"message":"hi","stream":true}', cookie },
+    lJson: { name: 'L', url: `${lUrl}/api/chat`, body: '{"message":"hi"}', cookie },
     pJson: { name: 'P', url: `${pUrl}/v1/chat`, body: perfBody },
     pStream: { name: 'P', url: `${pUrl}/v1/chat/stream`, body: perfBody },
     direct: {
@@ -367,9 +400,9 @@ function targetsFor(launch: Launch, cookie: string): Targets {
 // A 401 or a 500 is cheap: figures measured on errors would flatter X, so nothing is measured
 // before both proxies answer 200.
 async function checkAnswers(bench: Bench): Promise<void> {
-  const { xJson, pJson, xStream, pStream } = bench.targets;
+  const { xJson, lJson, pJson, xStream, pStream } = bench.targets;
   await scenario(bench, { reply: SHORT_REPLY });
-  for (const target of [xJson, pJson, xStream, pStream]) {
+  for (const target of [xJson, lJson, pJson, xStream, pStream]) {
     const { statuses } = await job(bench, { kind: 'sequential', target, count: 3 });
     if (statuses[200] !== 3)
       throw new Error(`${target.name} ${target.url} answered ${JSON.stringify(statuses)} instead of 200s; see bench/logs/`);
@@ -479,42 +512,53 @@ function sampleRss(pid: number): { stop(): number } {
 
 /** 1. Peak throughput, JSON answers. */
 async function measurePeak(bench: Bench): Promise<PeakFigure> {
-  const { pJson, xJson } = bench.targets;
+  const { pJson, lJson, xJson } = bench.targets;
   say(
-    `warm-up, then peak throughput: ${S.rounds} rounds of ${S.peakMs / 1000} s each for P and X, ${S.peakConnections} connections (${bench.loadgen})`,
+    `warm-up, then peak throughput: ${S.rounds} rounds of ${S.peakMs / 1000} s each for P, L and X, ${S.peakConnections} connections (${bench.loadgen})`,
   );
-  await load(bench, pJson, S.peakConnections, S.warmupMs);
-  await load(bench, xJson, S.peakConnections, S.warmupMs);
-  const raw = await interleave(S.rounds, [pJson, xJson], (t) => load(bench, t, S.peakConnections, S.peakMs));
+  for (const target of [pJson, lJson, xJson]) await load(bench, target, S.peakConnections, S.warmupMs);
+  const raw = await interleave(S.rounds, [pJson, lJson, xJson], (t) => load(bench, t, S.peakConnections, S.peakMs));
   bench.raw.peak = raw;
   const rps = (r: LoadResult): number => r.requests / (r.duration_us / 1e6);
-  const errorsOf = (r: LoadResult): number => r.connect + r.read + r.write + r.status + r.timeout;
-  const pRps = median(raw.P.map(rps));
-  const xRps = median(raw.X.map(rps));
-  const xErrors = raw.X.reduce((s, r) => s + errorsOf(r), 0);
+  const errorsOf = (rounds: LoadResult[]): number =>
+    rounds.reduce((sum, r) => sum + r.connect + r.read + r.write + r.status + r.timeout, 0);
+  const [pRps, lRps, xRps] = [median(raw.P.map(rps)), median(raw.L.map(rps)), median(raw.X.map(rps))];
   const peak: PeakFigure = {
     connections: S.peakConnections,
     p_rps: pRps,
+    l_rps: lRps,
     x_rps: xRps,
-    p_errors: raw.P.reduce((s, r) => s + errorsOf(r), 0),
-    x_errors: xErrors,
+    p_errors: errorsOf(raw.P),
+    l_errors: errorsOf(raw.L),
+    x_errors: errorsOf(raw.X),
     ratio: xRps / pRps,
-    met: xRps / pRps >= TARGETS.peakRatio && xErrors === 0,
+    x_l: xRps / lRps,
+    l_p: lRps / pRps,
+    met: xRps / lRps >= TARGETS.peakRatio && errorsOf(raw.X) === 0,
   };
-  say(`  P ${peak.p_rps.toFixed(0)} req/s, X ${peak.x_rps.toFixed(0)} req/s, X/P ${peak.ratio.toFixed(2)}`);
+  say(
+    `  P ${pRps.toFixed(0)} req/s, L ${lRps.toFixed(0)} req/s, X ${xRps.toFixed(0)} req/s: X/L ${peak.x_l.toFixed(2)}, L/P ${peak.l_p.toFixed(2)}`,
+  );
   return peak;
 }
 
 /** 2. Latency at concurrency 1: what X adds to a call when the machine is not saturated. */
 async function measureLatency(bench: Bench): Promise<LatencyFigure> {
-  const { pJson, xJson } = bench.targets;
+  const { pJson, lJson, xJson } = bench.targets;
   say(`latency at concurrency 1: ${S.rounds} rounds of ${S.latencyMs / 1000} s each`);
-  const raw = await interleave(S.rounds, [pJson, xJson], (t) => load(bench, t, 1, S.latencyMs));
+  const raw = await interleave(S.rounds, [pJson, lJson, xJson], (t) => load(bench, t, 1, S.latencyMs));
   bench.raw.latency = raw;
-  const lat = (name: ProxyName, key: 'p50_us' | 'p99_us'): number => median(raw[name].map((r) => r[key] / 1000));
-  const [pP50, xP50, pP99, xP99] = [lat('P', 'p50_us'), lat('X', 'p50_us'), lat('P', 'p99_us'), lat('X', 'p99_us')];
+  const lat = (name: LoadName, key: 'p50_us' | 'p99_us'): number => median(raw[name].map((r) => r[key] / 1000));
+  const [pP50, lP50, xP50, pP99, xP99] = [
+    lat('P', 'p50_us'),
+    lat('L', 'p50_us'),
+    lat('X', 'p50_us'),
+    lat('P', 'p99_us'),
+    lat('X', 'p99_us'),
+  ];
   const latency: LatencyFigure = {
     p_p50_ms: pP50,
+    l_p50_ms: lP50,
     x_p50_ms: xP50,
     p_p99_ms: pP99,
     x_p99_ms: xP99,
@@ -522,7 +566,7 @@ async function measureLatency(bench: Bench): Promise<LatencyFigure> {
     added_p99_ms: xP99 - pP99,
     met: xP50 - pP50 <= TARGETS.addedP50Ms,
   };
-  say(`  p50 P ${latency.p_p50_ms.toFixed(2)} ms, X ${latency.x_p50_ms.toFixed(2)} ms`);
+  say(`  p50 P ${pP50.toFixed(2)} ms, L ${lP50.toFixed(2)} ms, X ${xP50.toFixed(2)} ms`);
   return latency;
 }
 
