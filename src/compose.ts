@@ -19,8 +19,8 @@ import type { LedgerWindow } from './limits/ledger-window';
 import { createPerfDispatcher, PerfClient } from './perf/client';
 import { createStores } from './stores';
 import type { Stores } from './stores';
-import { createStoreClient } from './stores/redis-client';
-import type { RedisClient } from './stores/redis-client';
+import { createSessionClient, createStoreClient } from './stores/redis-client';
+import type { RedisClient, SessionClient } from './stores/redis-client';
 
 /** Seams for tests; the process passes none of them. */
 export interface ComposeOptions {
@@ -45,6 +45,8 @@ export interface Composition {
   logger: Logger;
   stores: Stores;
   redis: RedisClient | undefined;
+  /** The sessions' cached connection, when REDIS_SESSION_CACHE is on. */
+  sessionRedis: SessionClient | undefined;
   metrics: Metrics;
   passwords: PasswordHasher;
   /** The built-in Perf stand-in, when no PERF_API_KEY is set. */
@@ -59,11 +61,11 @@ export interface Composition {
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   for (const warning of configWarnings(config, options.env ?? process.env)) logger.warn(warning);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const redis = await connectRedis(config, logger, metrics);
+  const { redis, sessionRedis } = await connectRedis(config, logger, metrics);
   if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
   const target = await choosePerf(config, logger);
   const passwords = createPasswordHasher(options.scryptCost);
-  const stores = await buildStores(config, redis, passwords, logger, target.standIn !== undefined, options);
+  const stores = await buildStores(config, { redis, sessionRedis }, passwords, logger, target.standIn !== undefined, options);
   const dispatcher = createPerfDispatcher();
   const perf = buildPerfClient(target, dispatcher, logger, metrics, options);
   const prices = new PriceBook({ store: stores.prices, filePrices: config.prices, logger, metrics, now: options.now ?? Date.now });
@@ -79,7 +81,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     prices,
     passwords,
     metrics,
-    ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
+    ready: async () => (redis === undefined ? true : redis.isReady && sessionRedis?.isReady !== false && (await pingWithin(redis, 1000))),
     shuttingDown: () => shuttingDown,
     publicDir: options.publicDir ?? path.join(__dirname, '..', 'public'),
     oidc: oidcProvider(config, logger),
@@ -91,6 +93,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     logger,
     stores,
     redis,
+    sessionRedis,
     metrics,
     passwords,
     standIn: target.standIn,
@@ -99,30 +102,45 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     close: () => {
       prices.stop();
-      return closeAll(dispatcher, redis, target.standIn);
+      return closeAll(dispatcher, [redis, sessionRedis], target.standIn);
     },
   };
 }
 
-/** Redis when REDIS_URL is set; starting without it reachable is allowed (/readyz says 503 until it is). */
-async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisClient | undefined> {
+interface RedisConnections {
+  redis: RedisClient | undefined;
+  sessionRedis: SessionClient | undefined;
+}
+
+/**
+ * Redis when REDIS_URL is set, and the sessions' own cached connection unless REDIS_SESSION_CACHE
+ * is 0; starting without Redis reachable is allowed (/readyz says 503 until it is).
+ */
+async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisConnections> {
   if (config.redisUrl === undefined) {
     logger.warn(
       'NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)',
     );
-    return undefined;
+    return { redis: undefined, sessionRedis: undefined };
   }
-  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
-  redis.on('error', () => metrics.redisErrors.inc());
+  const url = config.redisUrl;
+  const connection = { url, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized };
+  const redis = createStoreClient(connection, logger);
+  const sessionRedis =
+    config.redisSessionCache > 0 ? createSessionClient({ ...connection, cacheEntries: config.redisSessionCache }, logger) : undefined;
   if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
-  await Promise.race([
-    redis.connect().catch((err: unknown) => {
-      const { message, setting } = diagnoseRedisError(err, config.redisUrl ?? '');
-      logger.error({ setting }, `redis: ${message}`);
-    }),
-    delay(5000),
-  ]);
-  return redis;
+  const connect = (client: RedisClient | SessionClient): Promise<void> => {
+    client.on('error', () => metrics.redisErrors.inc());
+    return client.connect().then(
+      () => undefined,
+      (err: unknown) => {
+        const { message, setting } = diagnoseRedisError(err, url);
+        logger.error({ setting }, `redis: ${message}`);
+      },
+    );
+  };
+  await Promise.race([Promise.all([connect(redis), ...(sessionRedis === undefined ? [] : [connect(sessionRedis)])]), delay(5000)]);
+  return { redis, sessionRedis };
 }
 
 /** The identity provider's client, when OIDC_ISSUER is set (discovery waits for the first sign-in). */
@@ -157,7 +175,7 @@ async function choosePerf(config: Config, logger: Logger): Promise<PerfTarget> {
 
 async function buildStores(
   config: Config,
-  redis: RedisClient | undefined,
+  { redis, sessionRedis }: RedisConnections,
   passwords: PasswordHasher,
   logger: Logger,
   demo: boolean,
@@ -171,6 +189,7 @@ async function buildStores(
     spendHistoryDays: config.spendHistoryDays,
     priceHalfLifeMs: config.priceHalfLifeMs,
     now,
+    sessionRedis,
     ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
   });
   const stores: Stores = { ...created, ...options.storeOverrides?.(created) };
@@ -199,18 +218,26 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
  * A graceful close waits for every reply still owed; a silent Redis (or Perf) would owe them
  * forever. Writes still in flight get a grace period, then the sockets are cut.
  */
-async function closeAll(dispatcher: Agent, redis: RedisClient | undefined, standIn: PerfStandIn | undefined): Promise<void> {
+async function closeAll(
+  dispatcher: Agent,
+  clients: ReadonlyArray<RedisClient | SessionClient | undefined>,
+  standIn: PerfStandIn | undefined,
+): Promise<void> {
   await closeWithin(
     () => dispatcher.close(),
     () => dispatcher.destroy(),
     2000,
   );
-  if (redis?.isOpen === true)
-    await closeWithin(
-      () => redis.close(),
-      () => redis.destroy(),
-      2000,
-    );
+  const open = clients.filter((client): client is RedisClient | SessionClient => client?.isOpen === true);
+  await Promise.all(
+    open.map((client) =>
+      closeWithin(
+        () => client.close(),
+        () => client.destroy(),
+        2000,
+      ),
+    ),
+  );
   await standIn?.close();
 }
 

@@ -23,6 +23,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly redisTlsRejectUnauthorized: boolean;
   readonly redisKeyPrefix: string;
+  /** Sessions cached in this process (Redis client-side caching); 0: every request reads Redis. */
+  readonly redisSessionCache: number;
   readonly rateLimitRequests: number;
   readonly rateLimitWindowSeconds: number;
   readonly maxCostPerCallMicros: number;
@@ -147,6 +149,7 @@ function assemble(e: Settings, plans: Plans, prices: ReadonlyMap<string, UnitPri
     redisUrl: e.REDIS_URL,
     redisTlsRejectUnauthorized: e.REDIS_TLS_REJECT_UNAUTHORIZED,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisSessionCache: e.REDIS_SESSION_CACHE,
     rateLimitRequests: e.RATE_LIMIT_REQUESTS,
     rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     maxCostPerCallMicros: usdToMicros(e.MAX_COST_PER_CALL),

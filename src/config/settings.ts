@@ -34,6 +34,8 @@ export const settingsSchema = z.object({
   }),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   REDIS_TLS_REJECT_UNAUTHORIZED: boolean(true),
+  // Sessions kept in this process between requests, invalidated by Redis on every change; 0: none.
+  REDIS_SESSION_CACHE: integer(0, 1_000_000, 10_000),
   REDIS_KEY_PREFIX: z
     .string()
     .optional()

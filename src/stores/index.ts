@@ -12,7 +12,7 @@ import { MemoryPlanStore, RedisPlanStore } from './plan-store';
 import type { PlanStore } from '../limits/plans';
 import { MemorySessionIndex, RedisSessionIndex } from './session-index';
 import type { SessionIndex } from './session-index';
-import type { RedisClient } from './redis-client';
+import type { RedisClient, SessionClient } from './redis-client';
 import { MemorySpendLog, RedisSpendLog } from './spend-log';
 import type { SpendLog } from '../limits/spend';
 import { MemoryPriceStore, RedisPriceStore } from './price-store';
@@ -53,6 +53,8 @@ export interface StoreOptions {
   /** How fast learned prices forget old answers. */
   priceHalfLifeMs: number;
   now?: () => number;
+  /** The sessions' own cached connection (see createSessionClient); else the stores' client. */
+  sessionRedis?: SessionClient | undefined;
   ledgerWindow?: LedgerWindow;
   maxMemorySessions?: number;
 }
@@ -92,7 +94,12 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
     mode: 'redis',
     // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.
     sessions: new DeadlineSessionStore(
-      new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: options.sessionTtlSeconds, disableTouch: true }),
+      new RedisStore({
+        client: options.sessionRedis ?? redis,
+        prefix: `${prefix}sess:`,
+        ttl: options.sessionTtlSeconds,
+        disableTouch: true,
+      }),
     ),
     sessionIndex: new RedisSessionIndex(redis, prefix, now),
     users: new RedisUserStore(redis, prefix),

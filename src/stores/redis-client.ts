@@ -13,3 +13,30 @@ export function createStoreClient(options: RedisConnectionOptions, logger: Logge
 }
 
 export type RedisClient = ReturnType<typeof createStoreClient>;
+
+/**
+ * A cached session is dropped this long after it was read even if Redis never said it changed: a
+ * bound on staleness should an invalidation ever be lost in a way the client cannot see (a lost
+ * connection already empties the cache).
+ */
+export const SESSION_CACHE_TTL_MS = 60_000;
+
+/**
+ * The session store's own connection, speaking RESP3 with client-side caching: a session read once
+ * is served from this process until Redis says it changed (CLIENT TRACKING sends the invalidation on
+ * every write, expiry or deletion of the key: a sign-out, a revocation from the CLI or another
+ * instance, a rewritten session). A hot session then costs no round trip. Only the session store
+ * uses it, so the other stores keep RESP2's replies. node-redis empties the cache whenever the
+ * connection errs or closes, when invalidations could have been missed.
+ */
+export function createSessionClient(options: RedisConnectionOptions & { cacheEntries: number }, logger: Logger) {
+  const client = createClient({
+    ...connectionOptions(options),
+    RESP: 3,
+    clientSideCache: { maxEntries: options.cacheEntries, ttl: SESSION_CACHE_TTL_MS, evictPolicy: 'LRU' },
+  });
+  watchConnection(client, logger, { url: options.url });
+  return client;
+}
+
+export type SessionClient = ReturnType<typeof createSessionClient>;

@@ -150,6 +150,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
+/** The session id inside a signed session cookie (`name=s:<id>.<signature>`), to find its key in Redis. */
+export function sessionIdOf(cookie: string): string {
+  const value = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+  return value.slice(2, value.lastIndexOf('.'));
+}
+
 /** A stand-in that several harnesses can share. */
 export async function sharedStandIn(): Promise<PerfStandIn & { baseUrl: string }> {
   const standIn = new PerfStandIn({ apiKeys: [TEST_KEY] }) as PerfStandIn & { baseUrl: string };
