@@ -37,6 +37,7 @@ import type {
 import {
   forkModule,
   freePort,
+  cpuMicros,
   isMessage,
   killAllNow,
   logsDir,
@@ -517,8 +518,17 @@ async function measurePeak(bench: Bench): Promise<PeakFigure> {
     `warm-up, then peak throughput: ${S.rounds} rounds of ${S.peakMs / 1000} s each for P, L and X, ${S.peakConnections} connections (${bench.loadgen})`,
   );
   for (const target of [pJson, lJson, xJson]) await load(bench, target, S.peakConnections, S.warmupMs);
-  const raw = await interleave(S.rounds, [pJson, lJson, xJson], (t) => load(bench, t, S.peakConnections, S.peakMs));
+  const processOf = { P: bench.proxies.P, L: bench.lean, X: bench.proxies.X };
+  const cpuPerRequest: Record<'P' | 'L' | 'X', number[]> = { P: [], L: [], X: [] };
+  const raw = await interleave(S.rounds, [pJson, lJson, xJson], async (t) => {
+    const pid = pidOf(processOf[t.name]);
+    const before = cpuMicros(pid);
+    const result = await load(bench, t, S.peakConnections, S.peakMs);
+    cpuPerRequest[t.name].push((cpuMicros(pid) - before) / Math.max(1, result.requests));
+    return result;
+  });
   bench.raw.peak = raw;
+  const [pCpu, lCpu, xCpu] = [median(cpuPerRequest.P), median(cpuPerRequest.L), median(cpuPerRequest.X)];
   const rps = (r: LoadResult): number => r.requests / (r.duration_us / 1e6);
   const errorsOf = (rounds: LoadResult[]): number =>
     rounds.reduce((sum, r) => sum + r.connect + r.read + r.write + r.status + r.timeout, 0);
@@ -534,11 +544,15 @@ async function measurePeak(bench: Bench): Promise<PeakFigure> {
     ratio: xRps / pRps,
     x_l: xRps / lRps,
     l_p: lRps / pRps,
+    p_cpu_us: pCpu,
+    l_cpu_us: lCpu,
+    x_cpu_us: xCpu,
     met: xRps / lRps >= TARGETS.peakRatio && errorsOf(raw.X) === 0,
   };
   say(
     `  P ${pRps.toFixed(0)} req/s, L ${lRps.toFixed(0)} req/s, X ${xRps.toFixed(0)} req/s: X/L ${peak.x_l.toFixed(2)}, L/P ${peak.l_p.toFixed(2)}`,
   );
+  say(`  CPU per request: P ${pCpu.toFixed(0)} µs, L ${lCpu.toFixed(0)} µs, X ${xCpu.toFixed(0)} µs: L/X ${(lCpu / xCpu).toFixed(2)}`);
   return peak;
 }
 

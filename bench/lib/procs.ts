@@ -183,6 +183,20 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * CPU time (user + system) a process has used so far, in microseconds, from /proc (clock ticks of
+ * 10 ms: over a round of seconds the error is well under 1%). Unlike requests per second, CPU per
+ * request does not move when something else shares the machine.
+ */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** The child's pid; a spawned child has none only when spawning failed. */
 export function pidOf(entry: Tracked): number {
   const { pid } = entry.child;

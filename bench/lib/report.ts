@@ -15,6 +15,10 @@ export interface PeakFigure {
   x_l: number;
   /** L/P: what the chat path's own work costs. */
   l_p: number;
+  /** CPU time of each process per request served (median of the rounds): robust on a busy machine. */
+  p_cpu_us: number;
+  l_cpu_us: number;
+  x_cpu_us: number;
   met: boolean;
 }
 
@@ -144,6 +148,14 @@ export function loadRows(peak: PeakFigure, latency: LatencyFigure): Row[] {
       verdict(peak.met),
     ],
     ['', '', `P ${fmt.n(peak.p_rps)} req/s`, `X/P ${fmt.n(peak.ratio, 2)}, L/P ${fmt.n(peak.l_p, 2)}`, '(reported)', ''],
+    [
+      '  CPU per request',
+      `${fmt.n(peak.x_cpu_us)} µs`,
+      `L ${fmt.n(peak.l_cpu_us)} µs, P ${fmt.n(peak.p_cpu_us)} µs`,
+      `L/X ${fmt.n(peak.l_cpu_us / peak.x_cpu_us, 2)}`,
+      '(reported)',
+      '',
+    ],
     [
       '  errors in those rounds',
       `${peak.x_errors}`,
