@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { errorBody, HttpError, requestIdOf } from '../http/errors';
 import { setRateLimitHeaders } from '../http/rate-limit-headers';
@@ -27,6 +26,7 @@ import type { PlanSettings } from './caller-plan';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import type { ChatRequest } from './schema';
+import { uniqueIds } from '../infra/unique-id';
 
 export interface ChatRouteOptions {
   /** The face's request format (ours, or OpenAI's), validated into the shared call; throws a 400. */
@@ -70,6 +70,8 @@ function validated(options: ChatRouteOptions): ChatRouteOptions {
 export function chatRoute(options: ChatRouteOptions): RequestHandler {
   const o = validated(options);
   const now = o.now ?? Date.now;
+  // A reservation's id is a field of the user's ledger, shared by every instance: unique across them.
+  const nextReservationId = uniqueIds();
   const admission: AdmissionDeps = {
     store: o.admission,
     logger: o.logger,
@@ -124,7 +126,7 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
 
   return async function chat(req: Request, res: Response): Promise<void> {
     const parsed = o.parse(req.body);
-    const reservationId = randomUUID();
+    const reservationId = nextReservationId();
     const { admitted, entitlement, terms } = await admitUnderPlan(req, parsed, reservationId);
     if (admitted.rate !== undefined) setRateLimitHeaders(res, admitted.rate);
     watchGlobalBudget(o, entitlement, admitted);

@@ -1,7 +1,8 @@
-import { randomUUID, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../infra/logger';
+import { uniqueIds } from '../infra/unique-id';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -18,8 +19,20 @@ const INCOMING_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /** A stable pseudonym for a username: logs can follow a user without naming them. */
 export function pseudonymFor(secret: string): (username: string) => string {
-  return (username) => `u_${createHmac('sha256', secret).update(username).digest('hex').slice(0, 16)}`;
+  // Remembered: an HMAC per logged request is measurable, and active users are few. Emptied when full.
+  const known = new Map<string, string>();
+  return (username) => {
+    let pseudonym = known.get(username);
+    if (pseudonym === undefined) {
+      pseudonym = `u_${createHmac('sha256', secret).update(username).digest('hex').slice(0, 16)}`;
+      if (known.size >= MAX_REMEMBERED_PSEUDONYMS) known.clear();
+      known.set(username, pseudonym);
+    }
+    return pseudonym;
+  };
 }
+
+const MAX_REMEMBERED_PSEUDONYMS = 10_000;
 
 interface Locals {
   username?: string;
@@ -53,10 +66,11 @@ export interface RequestLogOptions {
 
 export function requestLog(options: RequestLogOptions): RequestHandler {
   const { logger, pseudonym } = options;
+  const nextId = uniqueIds();
   return function requestLog(req, res, next) {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const id = typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : nextId();
     req.id = id;
     res.setHeader('X-Request-Id', id);
     let ended = false;
