@@ -24,7 +24,8 @@ export interface CountRefusedOptions {
 export function countRefusedRequest(options: CountRefusedOptions): ErrorRequestHandler {
   return async function countRefusedRequest(err: unknown, req, res, next) {
     const signedIn = (req as { session?: { user?: unknown } }).session?.user !== undefined;
-    if (!signedIn || res.headersSent || res.getHeader('X-RateLimit-Limit') !== undefined) {
+    // Only the caller's own mistakes count: a store that is away (503) must not be asked again.
+    if (!signedIn || !isRefusal(err) || res.headersSent || res.getHeader('X-RateLimit-Limit') !== undefined) {
       next(err);
       return;
     }
@@ -43,4 +44,10 @@ export function countRefusedRequest(options: CountRefusedOptions): ErrorRequestH
     }
     next(err);
   };
+}
+
+/** A 4xx: ours (HttpError) or body-parser's (bad JSON, too large, wrong type), both with `status`. */
+function isRefusal(err: unknown): boolean {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
