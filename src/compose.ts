@@ -127,7 +127,7 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
   const connection = { url, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized };
   const redis = createStoreClient(connection, logger);
   const sessionRedis =
-    config.redisSessionCache > 0 ? createSessionClient({ ...connection, cacheEntries: config.redisSessionCache }, logger) : undefined;
+    config.redisSessionCache > 0 ? createSessionClient({ ...connection, cacheEntries: config.redisSessionCache }) : undefined;
   if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
   const connect = (client: RedisClient | SessionClient): Promise<void> => {
     client.on('error', () => metrics.redisErrors.inc());

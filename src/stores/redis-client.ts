@@ -29,13 +29,16 @@ export const SESSION_CACHE_TTL_MS = 60_000;
  * uses it, so the other stores keep RESP2's replies. node-redis empties the cache whenever the
  * connection errs or closes, when invalidations could have been missed.
  */
-export function createSessionClient(options: RedisConnectionOptions & { cacheEntries: number }, logger: Logger) {
+export function createSessionClient(options: RedisConnectionOptions & { cacheEntries: number }) {
   const client = createClient({
     ...connectionOptions(options),
     RESP: 3,
     clientSideCache: { maxEntries: options.cacheEntries, ttl: SESSION_CACHE_TTL_MS, evictPolicy: 'LRU' },
   });
-  watchConnection(client, logger, { url: options.url });
+  // Not watched: the stores' connection to the same Redis already logs its outages once (two
+  // watchers would say everything twice). This one's failures are failed session reads (503s),
+  // counted in perf_bff_redis_errors_total, and a first connection that fails is logged by the caller.
+  client.on('error', () => undefined);
   return client;
 }
 
