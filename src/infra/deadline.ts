@@ -13,12 +13,47 @@ export class StoreTimeoutError extends Error {
 /** Well inside the 2 s a caller may wait for a 503 when Redis is away. */
 export const STORE_DEADLINE_MS = 1500;
 
+/** How often the pending calls are checked: a deadline is kept to within this much. */
+const SWEEP_EVERY_MS = 50;
+
+interface Pending {
+  at: number;
+  expire(): void;
+}
+
+/** Every call in flight, swept by one timer: a timer per call cost more than the calls it guards. */
+const pending = new Set<Pending>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const call of pending) {
+    if (call.at > now) continue;
+    pending.delete(call);
+    call.expire();
+  }
+  if (pending.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
 export function withDeadline<T>(work: Promise<T>, what: string, ms = STORE_DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(what, ms)), ms);
+  return new Promise<T>((resolve, reject) => {
+    const call: Pending = { at: performance.now() + ms, expire: () => reject(new StoreTimeoutError(what, ms)) };
+    pending.add(call);
+    sweeper ??= setInterval(sweep, Math.min(SWEEP_EVERY_MS, ms)).unref();
+    work.then(
+      (value) => {
+        pending.delete(call);
+        resolve(value);
+      },
+      (err: unknown) => {
+        pending.delete(call);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Errors that mean "the store is unavailable right now": answered as 503, never as 500. */

@@ -4,7 +4,7 @@ import { withDeadline } from '../infra/deadline';
 
 type Callback<T = void> = (err: unknown, value?: T) => void;
 
-/** Wraps a session store so that no call waits past the store deadline (see infra/deadline.ts). */
+/** Wraps the Redis session store so that no call waits past the store deadline (see infra/deadline.ts). */
 export class DeadlineSessionStore extends session.Store {
   constructor(private readonly inner: Store) {
     super();
@@ -35,12 +35,7 @@ export class DeadlineSessionStore extends session.Store {
     this.run('destroy', (done) => this.inner.destroy(sid, done), callback);
   }
 
-  override touch(sid: string, sess: SessionData, callback?: () => void): void {
-    if (this.inner.touch === undefined) {
-      callback?.();
-      return;
-    }
-    const touch = this.inner.touch.bind(this.inner);
-    this.run('touch', (done) => touch(sid, sess, () => done(null)), callback === undefined ? undefined : () => callback());
-  }
+  // No touch(): the Redis store's touches are off (sessionTimeouts() rewrites a session when its
+  // activity mark is stale), and without the method express-session ends each answer at once
+  // instead of after a touch that does nothing.
 }
