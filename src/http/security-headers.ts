@@ -7,10 +7,10 @@ import type { RequestHandler } from 'express';
  * production (HTTPS) also HSTS and upgrade-insecure-requests.
  */
 export function securityHeaders(options: { production: boolean }): RequestHandler {
-  const headers = headersSetBy(helmetFor(options.production));
-  // helmet's thirteen middlewares, replayed: the same headers with one call per answer.
+  const headers = [...headersSetBy(helmetFor(options.production))];
+  // helmet's thirteen middlewares, replayed: the same headers, without a middleware (and its checks) per header.
   return function securityHeaders(_req, res, next) {
-    res.setHeaders(headers);
+    for (const [name, value] of headers) res.setHeader(name, value);
     next();
   };
 }
