@@ -156,7 +156,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders({ production: config.production }));
   app.use(healthRoutes({ ready: deps.ready, shuttingDown: deps.shuttingDown }));
   app.get('/metrics', metricsRoute({ metrics, token: config.metricsToken }));
-  app.use(express.static(deps.publicDir, { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
 
   const session = sessionSettings(config);
   const sessions = [sessionMiddleware({ settings: session, store: stores.sessions }), sessionTimeouts({ settings: session, now })];
@@ -201,6 +200,8 @@ export function createApp(deps: AppDeps): Express {
   api.get('/v1/models', requireUser, modelsRoute({ planStore: stores.plans, plans }));
   api.get('/usage', requireUser, usageRoute({ admission: stores.admission, planStore: stores.plans, plans, spend: stores.spend, now }));
   app.use('/api', noStore, guard, ...sessions, api);
+  // The page's files come after the API: an API request never looks for a file on disk first.
+  app.use(express.static(deps.publicDir, { index: 'index.html', maxAge: config.production ? '1h' : 0 }));
 
   app.use(['/api', '/auth'], notFound);
   app.use(errorHandler());

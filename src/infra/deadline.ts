@@ -48,9 +48,11 @@ export function withDeadline<T>(work: Promise<T>, what: string, ms = STORE_DEADL
         pending.delete(call);
         resolve(value);
       },
-      (err: unknown) => {
+      (reason: unknown) => {
         pending.delete(call);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        // Passed on as it is: rate-limiter-flexible refuses with a RateLimiterRes, not an Error.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(reason);
       },
     );
   });
