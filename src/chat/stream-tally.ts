@@ -8,6 +8,8 @@ import { observation } from './relay-json';
 
 /** Past this much answer text the stream is not estimated (its cap is kept): the text is held until the end. */
 const MAX_TRACE_CHARS = 4_000_000;
+/** A stream's text is held as one flat string plus at most this many recent pieces. */
+const FLATTEN_EVERY = 64;
 
 /**
  * What a stream has said about its cost as it went by: a reported cost (a final chunk with
@@ -19,7 +21,10 @@ export class StreamTally {
   model: string | undefined;
   usage: TokenCounts | undefined;
   done = false;
+  /** The answer's text so far: joined every FLATTEN_EVERY pieces (a string built with += keeps every piece as a node). */
   private text = '';
+  private pieces: string[] = [];
+  private textLength = 0;
   private overflow = false;
 
   /** Takes in one upstream event; `model` is its model name as it may be shown (key-echo filtered). */
@@ -29,10 +34,15 @@ export class StreamTally {
     if (event.usage !== undefined) this.usage = event.usage;
     if (event.data === '[DONE]') this.done = true;
     if (event.deltaText !== undefined && !this.overflow) {
-      this.text += event.deltaText;
-      if (this.text.length > MAX_TRACE_CHARS) {
+      this.pieces.push(event.deltaText);
+      this.textLength += event.deltaText.length;
+      if (this.textLength > MAX_TRACE_CHARS) {
         this.overflow = true;
         this.text = '';
+        this.pieces = [];
+      } else if (this.pieces.length >= FLATTEN_EVERY) {
+        this.text = this.completionText();
+        this.pieces = [];
       }
     }
   }
@@ -43,8 +53,13 @@ export class StreamTally {
    */
   outcome(complete: boolean, prices: PriceBook, messages: PerfChatBody['messages']): CallOutcome {
     if (this.costUsd !== undefined || !complete || this.overflow) return { kind: 'answered', costUsd: this.costUsd };
-    const estimatedUsd = prices.estimateStream({ model: this.model, messages, completionText: this.text, usage: this.usage });
+    const estimatedUsd = prices.estimateStream({ model: this.model, messages, completionText: this.completionText(), usage: this.usage });
     return estimatedUsd === undefined ? { kind: 'answered', costUsd: undefined } : { kind: 'answered', costUsd: undefined, estimatedUsd };
+  }
+
+  private completionText(): string {
+    // join() builds one flat string (a + would add a node over the two).
+    return this.pieces.length === 0 ? this.text : [this.text, ...this.pieces].join('');
   }
 
   observation(): PriceObservation | undefined {
