@@ -87,6 +87,19 @@ describe('an upstream that sends our key back', () => {
     expect(raw).toContain('[redacted]');
     expect(raw).not.toContain(KEY);
     expect(raw).toContain('data: [DONE]');
+    expect(h.logs.text).not.toContain(KEY);
+  });
+
+  test('every echo is counted in perf_bff_key_echoes_total and logged once, without the key', async () => {
+    const echoes = async (): Promise<number> => (await h.composition.metrics.keyEchoes.get()).values[0]?.value ?? 0;
+    const logged = (): number => h.logs.lines.filter((l) => l.includes('Perf sent our API key back')).length;
+    const [countBefore, logsBefore] = [await echoes(), logged()];
+    const agent = await h.signedIn();
+    standIn.enqueue({ echoKey: 'reply' });
+    await agent.post('/api/chat').send({ message: 'hi' }).expect(200);
+    expect(await echoes()).toBe(countBefore + 1);
+    expect(logged()).toBe(logsBefore + 1);
+    expect(h.logs.text).not.toContain(KEY);
   });
 
   test('as an error code or a model name: never in the log, never to the browser', async () => {

@@ -192,6 +192,18 @@ describe.each(modes())('a stream whose Perf reports no cost (%s stores)', (mode)
     expect(sum / count).toBeGreaterThan(0.95);
     expect(sum / count).toBeLessThan(1.05);
   });
+  test('/metrics splits the spend by source: reported (JSON answers), estimated and cap_kept (the streams above)', async () => {
+    const text = await s.h.composition.metrics.registry.getSingleMetricAsString('perf_bff_spend_usd_total');
+    const spent = (source: string): number =>
+      [...text.matchAll(new RegExp(`perf_bff_spend_usd_total\\{[^}]*source="${source}"[^}]*\\} (\\S+)`, 'g'))].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    expect(spent('reported')).toBeGreaterThan(0);
+    expect(spent('estimated')).toBeGreaterThan(0);
+    // Two streams above kept their whole cap: the unknown model's and the one that broke off.
+    expect(spent('cap_kept')).toBeCloseTo(2 * CAP, 6);
+  });
 });
 
 const today_ = (): string => new Date().toISOString().slice(0, 10);
