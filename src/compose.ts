@@ -13,14 +13,15 @@ import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
 import { PriceBook } from './chat/price-book';
-import { pingWithin } from './infra/redis';
 import { diagnoseRedisError } from './infra/redis-diagnosis';
 import type { LedgerWindow } from './limits/ledger-window';
 import { createPerfDispatcher, PerfClient } from './perf/client';
 import { createStores } from './stores';
 import type { Stores } from './stores';
 import { createStoreClient } from './stores/redis-client';
-import type { RedisClient } from './stores/redis-client';
+import { createClusterStoreClient, keepConnecting } from './stores/redis-cluster-client';
+import { redisAnswers } from './stores/store-redis';
+import type { StoreRedis } from './stores/store-redis';
 
 /** Seams for tests; the process passes none of them. */
 export interface ComposeOptions {
@@ -44,7 +45,7 @@ export interface Composition {
   config: Config;
   logger: Logger;
   stores: Stores;
-  redis: RedisClient | undefined;
+  redis: StoreRedis | undefined;
   metrics: Metrics;
   passwords: PasswordHasher;
   /** The built-in Perf stand-in, when no PERF_API_KEY is set. */
@@ -59,7 +60,7 @@ export interface Composition {
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   for (const warning of configWarnings(config, options.env ?? process.env)) logger.warn(warning);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const redis = await connectRedis(config, logger, metrics);
+  const { redis, stopConnecting } = await connectRedis(config, logger, metrics);
   if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
   const target = await choosePerf(config, logger);
   const passwords = createPasswordHasher(options.scryptCost);
@@ -79,7 +80,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     prices,
     passwords,
     metrics,
-    ready: async () => (redis === undefined ? true : redis.isReady && (await pingWithin(redis, 1000))),
+    ready: async () => (redis === undefined ? true : redisAnswers(redis, 1000)),
     shuttingDown: () => shuttingDown,
     publicDir: options.publicDir ?? path.join(__dirname, '..', 'public'),
     oidc: oidcProvider(config, logger),
@@ -99,22 +100,38 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     close: () => {
       prices.stop();
+      stopConnecting();
       return closeAll(dispatcher, redis, target.standIn);
     },
   };
 }
 
-/** Redis when REDIS_URL is set; starting without it reachable is allowed (/readyz says 503 until it is). */
-async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisClient | undefined> {
+/**
+ * Redis when REDIS_URL is set (a cluster with REDIS_CLUSTER=true); starting without it reachable is
+ * allowed (/readyz says 503 until it is).
+ */
+async function connectRedis(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<{ redis: StoreRedis | undefined; stopConnecting: () => void }> {
   if (config.redisUrl === undefined) {
     logger.warn(
       'NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)',
     );
-    return undefined;
+    return { redis: undefined, stopConnecting: () => undefined };
   }
-  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized }, logger);
-  redis.on('error', () => metrics.redisErrors.inc());
   if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
+  const tlsRejectUnauthorized = config.redisTlsRejectUnauthorized;
+  if (config.redisCluster) {
+    const cluster = createClusterStoreClient({ urls: config.redisUrls, tlsRejectUnauthorized }, logger);
+    cluster.on('node-error', () => metrics.redisErrors.inc());
+    const attempts = keepConnecting(cluster);
+    await Promise.race([attempts.connected, delay(5000)]);
+    return { redis: cluster, stopConnecting: () => attempts.stop() };
+  }
+  const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized }, logger);
+  redis.on('error', () => metrics.redisErrors.inc());
   await Promise.race([
     redis.connect().catch((err: unknown) => {
       const { message, setting } = diagnoseRedisError(err, config.redisUrl ?? '');
@@ -122,7 +139,7 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
     }),
     delay(5000),
   ]);
-  return redis;
+  return { redis, stopConnecting: () => undefined };
 }
 
 /** The identity provider's client, when OIDC_ISSUER is set (discovery waits for the first sign-in). */
@@ -157,7 +174,7 @@ async function choosePerf(config: Config, logger: Logger): Promise<PerfTarget> {
 
 async function buildStores(
   config: Config,
-  redis: RedisClient | undefined,
+  redis: StoreRedis | undefined,
   passwords: PasswordHasher,
   logger: Logger,
   demo: boolean,
@@ -171,6 +188,7 @@ async function buildStores(
     spendHistoryDays: config.spendHistoryDays,
     priceHalfLifeMs: config.priceHalfLifeMs,
     now,
+    logger,
     ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
   });
   const stores: Stores = { ...created, ...options.storeOverrides?.(created) };
@@ -199,7 +217,7 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
  * A graceful close waits for every reply still owed; a silent Redis (or Perf) would owe them
  * forever. Writes still in flight get a grace period, then the sockets are cut.
  */
-async function closeAll(dispatcher: Agent, redis: RedisClient | undefined, standIn: PerfStandIn | undefined): Promise<void> {
+async function closeAll(dispatcher: Agent, redis: StoreRedis | undefined, standIn: PerfStandIn | undefined): Promise<void> {
   await closeWithin(
     () => dispatcher.close(),
     () => dispatcher.destroy(),
