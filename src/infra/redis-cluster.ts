@@ -64,10 +64,11 @@ export interface ClusterEvents {
 
 /**
  * A cluster's many connections seen as one, for watchConnection(): an error when any node's
- * connection fails (the message names the node), ready once every failed node is back or has
+ * connection fails (diagnosed against that node's address), ready once every failed node is back or has
  * left the topology (a dead master is dropped when its replica takes over).
  */
-export function clusterAsOneConnection(cluster: ClusterEvents): EventEmitter {
+export function clusterAsOneConnection(cluster: ClusterEvents, seedUrl: string): EventEmitter {
+  const scheme = seedUrl.startsWith('rediss://') ? 'rediss:' : 'redis:';
   const one = new EventEmitter();
   const down = new Set<string>();
   let connected = false;
@@ -83,7 +84,10 @@ export function clusterAsOneConnection(cluster: ClusterEvents): EventEmitter {
     down.add(`${node.host}:${node.port}`);
     one.emit(
       'error',
-      Object.assign(new Error(`node ${node.host}:${node.port}: ${err.message}`), { code: (err as NodeJS.ErrnoException).code }),
+      Object.assign(new Error(err.message), {
+        code: (err as NodeJS.ErrnoException).code,
+        redisUrl: `${scheme}//${node.host}:${node.port}`,
+      }),
     );
   });
   for (const event of ['node-ready', 'node-disconnect'] as const) {

@@ -13,7 +13,8 @@ import { ADMISSION_SCRIPTS } from './redis-scripts';
  */
 export function createClusterStoreClient(options: ClusterConnectionOptions, logger: Logger) {
   const cluster = createCluster({ ...clusterOptions(options), scripts: { ...ADMISSION_SCRIPTS, ...PRICE_SCRIPTS } });
-  watchConnection(clusterAsOneConnection(cluster), logger, { url: options.urls[0] ?? '' });
+  const seed = options.urls[0] ?? '';
+  watchConnection(clusterAsOneConnection(cluster, seed), logger, { url: seed });
   return cluster;
 }
 

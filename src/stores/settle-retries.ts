@@ -27,6 +27,8 @@ interface Pending {
  */
 export class SettleRetries {
   private readonly pending = new Map<string, Pending>();
+  /** Since the queue last was empty: for one warning when it fills and one line when it drains, not one per settlement. */
+  private episode: { since: number; settled: number } | undefined;
   private readonly firstDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly giveUpAfterMs: number;
@@ -37,7 +39,7 @@ export class SettleRetries {
     options: RetryOptions = {},
   ) {
     this.firstDelayMs = options.firstDelayMs ?? 200;
-    this.maxDelayMs = options.maxDelayMs ?? 2000;
+    this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.giveUpAfterMs = options.giveUpAfterMs ?? 10 * 60_000;
     this.maxPending = options.maxPending ?? 10_000;
   }
@@ -54,7 +56,10 @@ export class SettleRetries {
       this.logger?.error({ pending: this.pending.size }, 'too many settlements waiting for Redis: this one stays charged');
       return;
     }
-    this.logger?.warn({ err: { message: (reason as Error).message } }, 'a settlement could not reach its Redis slot; retrying');
+    if (this.episode === undefined) {
+      this.episode = { since: Date.now(), settled: 0 };
+      this.logger?.warn({ err: { message: (reason as Error).message } }, 'settlements could not reach their Redis slot; retrying them');
+    }
     const entry: Pending = { attempt, since: Date.now(), delayMs: this.firstDelayMs };
     this.pending.set(key, entry);
     this.schedule(key, entry);
@@ -67,16 +72,24 @@ export class SettleRetries {
   private async retry(key: string, entry: Pending): Promise<void> {
     try {
       await entry.attempt();
-      this.pending.delete(key);
-      this.logger?.info({ waited_ms: Date.now() - entry.since }, 'a deferred settlement was recorded');
+      this.done(key, true);
     } catch (err) {
       if (Date.now() - entry.since >= this.giveUpAfterMs) {
-        this.pending.delete(key);
         this.logger?.error({ err: { message: (err as Error).message } }, 'gave up on a settlement: the reservation stays charged');
+        this.done(key, false);
         return;
       }
       entry.delayMs = Math.min(entry.delayMs * 2, this.maxDelayMs);
       this.schedule(key, entry);
     }
+  }
+
+  private done(key: string, settled: boolean): void {
+    this.pending.delete(key);
+    if (this.episode === undefined) return;
+    if (settled) this.episode.settled += 1;
+    if (this.pending.size > 0) return;
+    this.logger?.info({ settled: this.episode.settled, waited_ms: Date.now() - this.episode.since }, 'deferred settlements recorded');
+    this.episode = undefined;
   }
 }
