@@ -6,6 +6,7 @@ import type { LedgerWindow } from '../limits/ledger-window';
 import { keySchema } from './keys';
 import type { KeySchema } from './keys';
 import type { RedisClusterClient } from './redis-cluster-client';
+import { admit as admitScript, settle as settleScript } from './redis-scripts';
 import type { WindowArgs } from './redis-scripts';
 import { ReplicatedSteps } from './replicated-step';
 import { SettleRetries } from './settle-retries';
@@ -98,8 +99,7 @@ export class ClusterAdmissionStore implements AdmissionStore {
     ];
     const windowKeys = subject.windows.map(() => this.keys.rateWindow(subject.id));
     const ledgerKeys = subject.budgets.map(() => this.keys.ledger(subject.id));
-    const step = this.steps.run<number[]>(this.keys.ledger(subject.id), (multi) => multi.ledgerAdmit(windowKeys, ledgerKeys, args));
-    return withDeadline(step, 'admission');
+    return withDeadline(this.steps.run(this.keys.ledger(subject.id), admitScript, windowKeys, ledgerKeys, args), 'admission');
   }
 
   /** Reservations made by the steps of a call that was refused elsewhere. */
@@ -141,10 +141,7 @@ export class ClusterAdmissionStore implements AdmissionStore {
       [...new Set(budgetIds)].map(async (id) => {
         const key = this.keys.ledger(id);
         const attempt = async () => {
-          await withDeadline(
-            this.steps.run(key, (multi) => multi.ledgerSettle([key], reservationId, outcome.kind, cost)),
-            'settlement',
-          );
+          await withDeadline(this.steps.run(key, settleScript, [key], reservationId, outcome.kind, cost), 'settlement');
         };
         try {
           await attempt();

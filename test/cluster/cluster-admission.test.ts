@@ -119,3 +119,13 @@ test('300 concurrent calls of 30 users over two clients: no user holds more than
   expect(own.every((s) => s.usedMicros <= 3 * CAP)).toBe(true);
   expect(own.reduce((sum, s) => sum + s.reservedMicros, 0)).toBe(admitted * CAP);
 });
+
+test('a master with an empty script cache (one that just took over) still runs every step: EVALSHA, then EVAL once', async () => {
+  const masters = await Promise.all(clients[0]!.masters.map((m) => clients[0]!.nodeClient(m)));
+  await Promise.all(masters.map((m) => m.scriptFlush()));
+  const user = `user-${randomUUID()}`;
+  const request = call([window(user)], [budget(user, 5)]);
+  expect((await a.admit(request)).reservation).toEqual({ ok: true });
+  await a.settle(request.reservationId, [user], { kind: 'charge', micros: 42 });
+  expect(await held(request)).toEqual([{ used: 42, reserved: 0 }]);
+});
