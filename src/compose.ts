@@ -127,7 +127,7 @@ async function connectRedis(
     const cluster = createClusterStoreClient({ urls: config.redisUrls, tlsRejectUnauthorized }, logger);
     cluster.on('node-error', () => metrics.redisErrors.inc());
     const attempts = keepConnecting(cluster);
-    await Promise.race([attempts.connected, delay(5000)]);
+    await Promise.race([attempts.firstAttempt, delay(5000)]);
     return { redis: cluster, stopConnecting: () => attempts.stop() };
   }
   const redis = createStoreClient({ url: config.redisUrl, tlsRejectUnauthorized }, logger);

@@ -25,18 +25,20 @@ const RECONNECT_EVERY_MS = 1000;
 
 /**
  * Connects, and keeps trying while no seed node answers: unlike one Redis's client, a cluster
- * client that could not discover the cluster stays closed. Resolves once connected; `stop()` ends
- * the attempts (shutdown). The failures themselves are logged by the connection watcher.
+ * client that could not discover the cluster stays closed. `firstAttempt` settles when the first
+ * attempt has, connected or not (a start-up does not wait on a cluster that is away); `stop()`
+ * ends the attempts (shutdown). The failures themselves are logged by the connection watcher.
  */
-export function keepConnecting(cluster: RedisClusterClient): { connected: Promise<void>; stop(): void } {
+export function keepConnecting(cluster: RedisClusterClient): { firstAttempt: Promise<void>; stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const connected = new Promise<void>((resolve) => {
+  const firstAttempt = new Promise<void>((attempted) => {
     const attempt = () => {
       if (stopped) return;
       cluster.connect().then(
-        () => resolve(),
+        () => attempted(),
         () => {
+          attempted();
           timer = setTimeout(attempt, RECONNECT_EVERY_MS).unref();
         },
       );
@@ -44,7 +46,7 @@ export function keepConnecting(cluster: RedisClusterClient): { connected: Promis
     attempt();
   });
   return {
-    connected,
+    firstAttempt,
     stop: () => {
       stopped = true;
       clearTimeout(timer);

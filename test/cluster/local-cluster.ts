@@ -1,6 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,20 +35,40 @@ export interface LocalCluster {
   kill(node: ClusterNode): Promise<void>;
   /** Resolves when a replica has taken over every slot (cluster_state:ok without `node`). */
   replaced(node: ClusterNode, timeoutMs?: number): Promise<void>;
+  /** Starts again every node that was killed (same port, same cluster configuration), and waits for the cluster to be whole. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { password?: string } = {}): Promise<LocalCluster> {
+export interface ClusterOptions {
+  /** Every node asks for it (requirepass), and replicas use it with their masters (masterauth). */
+  password?: string;
+  /** Every node speaks only TLS (clients, the cluster bus, replication), with a self-signed certificate. */
+  tls?: boolean;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'perf-bff-cluster-'));
   const ports = await freeClusterPorts(NODES);
   const auth = options.password === undefined ? [] : ['--requirepass', options.password, '--masterauth', options.password];
-  const nodes = await Promise.all(ports.map((port) => startNode(port, dir, auth)));
+  const cert = options.tls === true ? selfSignedCertificate(dir) : undefined;
+  const tls = cert === undefined ? [] : tlsArguments(cert);
+  const launch = (port: number) => startNode(port, dir, [...auth, ...tls], cert !== undefined);
+  const nodes = await Promise.all(ports.map(launch));
   const cli = (...args: string[]) =>
-    execFileAsync('redis-cli', [...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']), ...args]);
+    execFileAsync('redis-cli', [
+      ...(options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning']),
+      ...(cert === undefined ? [] : ['--tls', '--cacert', cert.cert]),
+      ...args,
+    ]);
+  const scheme = cert === undefined ? 'redis' : 'rediss';
   const url = (port: number) =>
-    `redis://${options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`}127.0.0.1:${port}`;
+    `${scheme}://${options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`}127.0.0.1:${port}`;
   const info = async (port: number, section: string): Promise<string> => {
-    const client = createClient({ url: url(port), socket: { reconnectStrategy: false, connectTimeout: 500 } });
+    const client = createClient({
+      url: url(port),
+      socket: { reconnectStrategy: false, connectTimeout: 500, ...(cert === undefined ? {} : { tls: true, ca: readFileSync(cert.cert) }) },
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -57,6 +77,11 @@ export async function startCluster(options: { password?: string } = {}): Promise
       client.destroy();
     }
   };
+  const whole = () =>
+    waitUntil('the cluster to be ready, every replica in sync', 15_000, async () => {
+      const states = await Promise.all(ports.map(async (p) => `${await info(p, 'cluster')}\n${await info(p, 'replication')}`));
+      return states.every((s) => s.includes('cluster_state:ok') && (s.includes('role:master') || s.includes('master_link_status:up')));
+    });
   const alive = () => nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
   const cluster: LocalCluster = {
     seeds: ports.slice(0, 3).map(url).join(','),
@@ -101,6 +126,11 @@ export async function startCluster(options: { password?: string } = {}): Promise
         return failed && states.every((s) => s.includes('cluster_state:ok'));
       });
     },
+    async restart() {
+      const dead = nodes.filter((n) => n.process.exitCode !== null || n.process.signalCode !== null);
+      await Promise.all(dead.map(async (node) => (node.process = (await launch(node.port)).process)));
+      await whole();
+    },
     async stop() {
       await Promise.all(nodes.map((n) => cluster.kill(n)));
       rmSync(dir, { recursive: true, force: true });
@@ -108,10 +138,7 @@ export async function startCluster(options: { password?: string } = {}): Promise
   };
   try {
     await cli('--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes');
-    await waitUntil('the cluster to be ready, every replica in sync', 15_000, async () => {
-      const states = await Promise.all(ports.map(async (p) => `${await info(p, 'cluster')}\n${await info(p, 'replication')}`));
-      return states.every((s) => s.includes('cluster_state:ok') && (s.includes('role:master') || s.includes('master_link_status:up')));
-    });
+    await whole();
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -119,12 +146,13 @@ export async function startCluster(options: { password?: string } = {}): Promise
   return cluster;
 }
 
-function startNode(port: number, dir: string, auth: string[]): Promise<ClusterNode> {
+function startNode(port: number, dir: string, extra: string[], tls: boolean): Promise<ClusterNode> {
   const args = [
-    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+    ...(tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)]),
+    ...['--bind', '127.0.0.1', '--dir', dir],
     ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(NODE_TIMEOUT_MS)],
     ...['--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'],
-    ...auth,
+    ...extra,
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -138,6 +166,29 @@ function startNode(port: number, dir: string, auth: string[]): Promise<ClusterNo
       resolve({ port, process: child });
     });
   });
+}
+
+interface Certificate {
+  cert: string;
+  key: string;
+}
+
+/** Valid for 127.0.0.1, signed by nobody a client trusts (as some hosted Redis present). */
+function selfSignedCertificate(dir: string): Certificate {
+  const cert = path.join(dir, 'redis.crt');
+  const key = path.join(dir, 'redis.key');
+  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', key, '-out', cert, ...subject], {
+    stdio: 'ignore',
+  });
+  return { cert, key };
+}
+
+function tlsArguments({ cert, key }: Certificate): string[] {
+  return [
+    ...['--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'],
+    ...['--tls-cluster', 'yes', '--tls-replication', 'yes'],
+  ];
 }
 
 /** `count` ports free together with their cluster bus ports (port + 10000). */
