@@ -33,6 +33,8 @@ const UNAVAILABLE = new Set([
   // A Redis Cluster: no seed node reachable; a slot redirected again and again (a topology in flux).
   'RootNodesUnavailableError',
   'MaxCommandRedirectionsError',
+  // A node's connection dropped by a slot-map refresh while commands were on it.
+  'DisconnectsClientError',
 ]);
 
 /**

@@ -20,17 +20,33 @@ export interface ClusterConnectionOptions {
 export const TOPOLOGY_REFRESH_AFTER_MS = 500;
 
 /**
+ * A node that went away is tried again this often. node-redis queues pipelines and transactions
+ * on a reconnecting connection whatever `disableOfflineQueue` says (it refuses single commands
+ * only), and fails them at the next attempt: with one Redis's backoff (up to 2 s) a money step
+ * would wait past its deadline; at this pace it fails in a tenth of a second. The attempts also
+ * drive node-redis's slot-map refresh (TOPOLOGY_REFRESH_AFTER_MS), so a replica that took over is
+ * found within half a second.
+ */
+export const NODE_RECONNECT_MAX_MS = 100;
+const nodeReconnectDelay = (retries: number): number => Math.min(25 * 2 ** Math.min(retries, 2), NODE_RECONNECT_MAX_MS);
+
+/**
  * A cluster's connections behave as a single Redis connection does (connectionOptions(): no
- * offline queue, our own deadlines, bounded reconnects, keep-alive PINGs, TLS checked unless told
- * otherwise). node-redis connects to the discovered nodes with `defaults` only, never with a
- * seed's URL: the user, password and TLS of the first URL go there (the settings check that every
- * seed agrees). Reads go to masters (`useReplicas: false`): a replica may not yet have a session
+ * offline queue, our own deadlines, keep-alive PINGs, TLS checked unless told otherwise), but
+ * reconnect sooner (NODE_RECONNECT_MAX_MS). node-redis connects to the discovered nodes with
+ * `defaults` only, never with a seed's URL: the user, password and TLS of the first URL go there
+ * (the settings check that every seed agrees). Reads go to masters (`useReplicas: false`): a replica may not yet have a session
  * that was written a moment ago.
  */
 export function clusterOptions(options: ClusterConnectionOptions): RedisClusterOptions {
   const first = options.urls[0];
   if (first === undefined) throw new TypeError('a cluster needs at least one seed URL');
-  const perNode: Partial<RedisClientOptions> = { ...connectionOptions({ ...options, url: first }), ...credentialsOf(first) };
+  const single = connectionOptions({ ...options, url: first });
+  const perNode: Partial<RedisClientOptions> = {
+    ...single,
+    ...credentialsOf(first),
+    socket: { ...single.socket, ...(options.reconnect === false ? {} : { reconnectStrategy: nodeReconnectDelay }) },
+  };
   // Not the seed's URL: every node would connect to the seed.
   delete perNode.url;
   return {

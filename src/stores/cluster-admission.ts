@@ -6,9 +6,7 @@ import type { LedgerWindow } from '../limits/ledger-window';
 import { keySchema } from './keys';
 import type { KeySchema } from './keys';
 import type { RedisClusterClient } from './redis-cluster-client';
-import { admit as admitScript, settle as settleScript } from './redis-scripts';
 import type { WindowArgs } from './redis-scripts';
-import { ReplicatedSteps } from './replicated-step';
 import { SettleRetries } from './settle-retries';
 import { bySubject } from './subjects';
 import type { Subject } from './subjects';
@@ -29,7 +27,6 @@ import type { Subject } from './subjects';
  */
 export class ClusterAdmissionStore implements AdmissionStore {
   private readonly keys: KeySchema;
-  private readonly steps: ReplicatedSteps;
   private readonly retries: SettleRetries;
 
   constructor(
@@ -40,7 +37,6 @@ export class ClusterAdmissionStore implements AdmissionStore {
     logger?: Logger,
   ) {
     this.keys = keySchema(prefix, true);
-    this.steps = new ReplicatedSteps(redis, logger);
     this.retries = new SettleRetries(logger);
   }
 
@@ -99,7 +95,7 @@ export class ClusterAdmissionStore implements AdmissionStore {
     ];
     const windowKeys = subject.windows.map(() => this.keys.rateWindow(subject.id));
     const ledgerKeys = subject.budgets.map(() => this.keys.ledger(subject.id));
-    return withDeadline(this.steps.run(this.keys.ledger(subject.id), admitScript, windowKeys, ledgerKeys, args), 'admission');
+    return withDeadline(this.redis.ledgerAdmit(windowKeys, ledgerKeys, args), 'admission');
   }
 
   /** Reservations made by the steps of a call that was refused elsewhere. */
@@ -141,7 +137,7 @@ export class ClusterAdmissionStore implements AdmissionStore {
       [...new Set(budgetIds)].map(async (id) => {
         const key = this.keys.ledger(id);
         const attempt = async () => {
-          await withDeadline(this.steps.run(key, settleScript, [key], reservationId, outcome.kind, cost), 'settlement');
+          await withDeadline(this.redis.ledgerSettle([key], reservationId, outcome.kind, cost), 'settlement');
         };
         try {
           await attempt();

@@ -22,8 +22,8 @@ const USERS = 12;
 const WORKERS = 6;
 /** The store deadline (1.5 s) per step, twice at most (session, admission), and some slack for a busy machine. */
 const LONGEST_ANSWER_MS = 3500;
-/** After the replica took over: the slot map is refreshed 500 ms after a node drops, and calls already under way finish. */
-const REFRESH_SLACK_MS = 2500;
+/** After the replica took over: the slot map is refreshed within 500 ms, and calls already under way finish. */
+const REFRESH_SLACK_MS = 1500;
 
 interface Answer {
   at: number;
