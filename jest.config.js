@@ -20,6 +20,7 @@ const pageTransform = { '^.+\\.ts$': swcFor('typescript'), '^.+\\.js$': swcFor('
 const ESM_ONLY = ['openid-client', 'oauth4webapi', 'jose', 'oidc-provider'];
 const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': swcFor('ecmascript') };
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
+const CLUSTER_TESTS = require('./test/cluster/selection.cjs');
 
 module.exports = {
   // Once, before every run: says which of Redis and Chromium is missing instead of letting the tests time out.
@@ -31,7 +32,24 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/process/', '<rootDir>/test/page/'],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '<rootDir>/test/e2e/',
+        '<rootDir>/test/process/',
+        '<rootDir>/test/page/',
+        '<rootDir>/test/cluster/',
+      ],
+    },
+    {
+      // The core, money and stream tests again, against a local 3-master Redis Cluster (REDIS_CLUSTER=true), and the failover test.
+      displayName: 'cluster',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: CLUSTER_TESTS.map((file) => `<rootDir>/${file}`),
+      globalSetup: '<rootDir>/test/cluster/global-setup.ts',
+      globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
+      setupFiles: ['<rootDir>/test/cluster/use-cluster.ts'],
     },
     {
       displayName: 'process',

@@ -13,7 +13,6 @@ import type { PerfStandIn } from './dev/perf-stand-in';
 import type { Logger } from './infra/logger';
 import { Metrics } from './infra/metrics';
 import { PriceBook } from './chat/price-book';
-import { pingWithin } from './infra/redis';
 import { diagnoseRedisError } from './infra/redis-diagnosis';
 import type { LedgerWindow } from './limits/ledger-window';
 import { createPerfDispatcher, PerfClient } from './perf/client';
@@ -21,6 +20,9 @@ import { createStores } from './stores';
 import type { Stores } from './stores';
 import { createSessionClient, createStoreClient } from './stores/redis-client';
 import type { RedisClient, SessionClient } from './stores/redis-client';
+import { createClusterStoreClient, keepConnecting } from './stores/redis-cluster-client';
+import { redisAnswers } from './stores/store-redis';
+import type { StoreRedis } from './stores/store-redis';
 
 /** Seams for tests; the process passes none of them. */
 export interface ComposeOptions {
@@ -44,8 +46,8 @@ export interface Composition {
   config: Config;
   logger: Logger;
   stores: Stores;
-  redis: RedisClient | undefined;
-  /** The sessions' cached connection, when REDIS_SESSION_CACHE is on. */
+  redis: StoreRedis | undefined;
+  /** The sessions' cached connection, when REDIS_SESSION_CACHE is on (one Redis, not a cluster). */
   sessionRedis: SessionClient | undefined;
   metrics: Metrics;
   passwords: PasswordHasher;
@@ -61,7 +63,7 @@ export interface Composition {
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   for (const warning of configWarnings(config, options.env ?? process.env)) logger.warn(warning);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const { redis, sessionRedis } = await connectRedis(config, logger, metrics);
+  const { redis, sessionRedis, stopConnecting } = await connectRedis(config, logger, metrics);
   if (config.sessionSecretGenerated) logger.warn('NO SESSION_SECRET: a random one was generated; sessions end when the process restarts');
   const target = await choosePerf(config, logger);
   const passwords = createPasswordHasher(options.scryptCost);
@@ -81,7 +83,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     prices,
     passwords,
     metrics,
-    ready: async () => (redis === undefined ? true : redis.isReady && sessionRedis?.isReady !== false && (await pingWithin(redis, 1000))),
+    ready: async () => (redis === undefined ? true : sessionRedis?.isReady !== false && (await redisAnswers(redis, 1000))),
     shuttingDown: () => shuttingDown,
     publicDir: options.publicDir ?? path.join(__dirname, '..', 'public'),
     oidc: oidcProvider(config, logger),
@@ -102,33 +104,43 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     close: () => {
       prices.stop();
+      stopConnecting();
       return closeAll(dispatcher, [redis, sessionRedis], target.standIn);
     },
   };
 }
 
 interface RedisConnections {
-  redis: RedisClient | undefined;
+  redis: StoreRedis | undefined;
   sessionRedis: SessionClient | undefined;
 }
 
 /**
- * Redis when REDIS_URL is set, and the sessions' own cached connection unless REDIS_SESSION_CACHE
- * is 0; starting without Redis reachable is allowed (/readyz says 503 until it is).
+ * Redis when REDIS_URL is set (a cluster with REDIS_CLUSTER=true), and on one Redis the sessions'
+ * own cached connection unless REDIS_SESSION_CACHE is 0; starting without it reachable is allowed
+ * (/readyz says 503 until it is).
  */
-async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisConnections> {
+async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<RedisConnections & { stopConnecting: () => void }> {
   if (config.redisUrl === undefined) {
     logger.warn(
       'NO REDIS_URL: sessions, users, rate limits and budgets live in this process only and vanish on restart (embedded default)',
     );
-    return { redis: undefined, sessionRedis: undefined };
+    return { redis: undefined, sessionRedis: undefined, stopConnecting: () => undefined };
+  }
+  if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
+  const tlsRejectUnauthorized = config.redisTlsRejectUnauthorized;
+  if (config.redisCluster) {
+    const cluster = createClusterStoreClient({ urls: config.redisUrls, tlsRejectUnauthorized }, logger);
+    cluster.on('node-error', () => metrics.redisErrors.inc());
+    const attempts = keepConnecting(cluster);
+    await Promise.race([attempts.firstAttempt, delay(5000)]);
+    // No client-side cache on a cluster: sessions are read from their shard on every request.
+    return { redis: cluster, sessionRedis: undefined, stopConnecting: () => attempts.stop() };
   }
   const url = config.redisUrl;
-  const connection = { url, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized };
-  const redis = createStoreClient(connection, logger);
+  const redis = createStoreClient({ url, tlsRejectUnauthorized }, logger);
   const sessionRedis =
-    config.redisSessionCache > 0 ? createSessionClient({ ...connection, cacheEntries: config.redisSessionCache }) : undefined;
-  if (!config.redisTlsRejectUnauthorized) logger.warn('REDIS_TLS_REJECT_UNAUTHORIZED=false: the Redis certificate is not verified');
+    config.redisSessionCache > 0 ? createSessionClient({ url, tlsRejectUnauthorized, cacheEntries: config.redisSessionCache }) : undefined;
   const connect = (client: RedisClient | SessionClient): Promise<void> => {
     client.on('error', () => metrics.redisErrors.inc());
     return client.connect().then(
@@ -140,7 +152,7 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
     );
   };
   await Promise.race([Promise.all([connect(redis), ...(sessionRedis === undefined ? [] : [connect(sessionRedis)])]), delay(5000)]);
-  return { redis, sessionRedis };
+  return { redis, sessionRedis, stopConnecting: () => undefined };
 }
 
 /** The identity provider's client, when OIDC_ISSUER is set (discovery waits for the first sign-in). */
@@ -189,6 +201,7 @@ async function buildStores(
     spendHistoryDays: config.spendHistoryDays,
     priceHalfLifeMs: config.priceHalfLifeMs,
     now,
+    logger,
     sessionRedis,
     ...(options.ledgerWindow === undefined ? {} : { ledgerWindow: options.ledgerWindow }),
   });
@@ -220,7 +233,7 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
  */
 async function closeAll(
   dispatcher: Agent,
-  clients: ReadonlyArray<RedisClient | SessionClient | undefined>,
+  clients: ReadonlyArray<StoreRedis | SessionClient | undefined>,
   standIn: PerfStandIn | undefined,
 ): Promise<void> {
   await closeWithin(
@@ -228,7 +241,7 @@ async function closeAll(
     () => dispatcher.destroy(),
     2000,
   );
-  const open = clients.filter((client): client is RedisClient | SessionClient => client?.isOpen === true);
+  const open = clients.filter((client): client is StoreRedis | SessionClient => client?.isOpen === true);
   await Promise.all(
     open.map((client) =>
       closeWithin(

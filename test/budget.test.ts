@@ -1,5 +1,6 @@
 import supertest from 'supertest';
 import { createLogger } from '../src/infra/logger';
+import { GLOBAL_BUDGET_ID } from '../src/limits/entitlement';
 import { DAY_WINDOW } from '../src/limits/ledger-window';
 import { RedisAdmissionStore } from '../src/stores/redis-admission';
 import { createStoreClient } from '../src/stores/redis-client';
@@ -187,6 +188,42 @@ describe('budget under concurrency, two instances on one Redis', () => {
     expect(usage.reserved_usd).toBe(0);
     expect(Math.round(usage.spent_usd * 1e6)).toBe(ok * 3000);
     expect(usage.spent_usd).toBeLessThanOrEqual(0.05);
+  });
+});
+
+describe("the operator's ceiling across two instances and many users", () => {
+  let standIn: Awaited<ReturnType<typeof sharedStandIn>>;
+  let a: Harness;
+  let b: Harness;
+  beforeAll(async () => {
+    standIn = await sharedStandIn();
+    const env = { MAX_COST_PER_CALL: '0.01', DAILY_BUDGET_USD: '1', GLOBAL_DAILY_BUDGET_USD: '0.05', RATE_LIMIT_REQUESTS: '1000' };
+    a = await startHarness({ mode: 'redis', standIn, env });
+    b = await startHarness({ mode: 'redis', standIn, env, prefix: a.prefix });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+    await standIn.close();
+  });
+
+  test('50 concurrent calls of 10 users against a ceiling of 5 caps: at most 5 reach Perf, the rest 503, and nothing stays reserved', async () => {
+    const cookies = await Promise.all(Array.from({ length: 10 }, () => a.sessionCookie()));
+    standIn.setDefaults({ costUsd: 0.01, delayMs: 50 });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => chat(i % 2 === 0 ? a : b, cookies[i % 10] ?? '', { message: `call ${i}` })),
+    );
+    standIn.setDefaults({});
+    const ok = answers.filter((r) => r.status === 200).length;
+    expect(ok).toBeGreaterThan(0);
+    expect(ok).toBe(standIn.requests.length);
+    expect(standIn.requests.length).toBeLessThanOrEqual(5);
+    expect(answers.filter((r) => r.status === 503 && r.body.error.type === 'service_budget_exhausted')).toHaveLength(50 - ok);
+    const ceiling = await a.stores.admission.status([], [{ id: GLOBAL_BUDGET_ID, budgetMicros: 50_000 }]);
+    expect(ceiling.budgets[0]).toMatchObject({ usedMicros: ok * 10_000, reservedMicros: 0 });
+    const usages = await Promise.all(cookies.map((cookie) => b.usage(cookie)));
+    expect(usages.every((u) => u.reserved_usd === 0)).toBe(true);
+    expect(Math.round(usages.reduce((sum, u) => sum + u.spent_usd, 0) * 1e6)).toBe(ok * 10_000);
   });
 });
 

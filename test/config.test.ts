@@ -121,6 +121,40 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: Redis Cluster', () => {
+  test('REDIS_CLUSTER=true takes one or more seed nodes, comma-separated; one Redis stays the default', () => {
+    const single = loadConfig({ REDIS_URL: 'redis://h:6379' });
+    expect(single).toMatchObject({ redisCluster: false, redisUrl: 'redis://h:6379', redisUrls: ['redis://h:6379'] });
+    const cluster = loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://:pw@a:7000, rediss://:pw@b:7000' });
+    expect(cluster).toMatchObject({
+      redisCluster: true,
+      redisUrl: 'rediss://:pw@a:7000',
+      redisUrls: ['rediss://:pw@a:7000', 'rediss://:pw@b:7000'],
+    });
+  });
+
+  test('several URLs need REDIS_CLUSTER=true, and REDIS_CLUSTER=true needs a URL', () => {
+    expect(problems({ REDIS_URL: 'redis://a:7000,redis://b:7000' })).toEqual([
+      'REDIS_URL names several Redis nodes: that is a cluster, so set REDIS_CLUSTER=true (or give one URL)',
+    ]);
+    expect(problems({ REDIS_CLUSTER: 'true' })).toEqual([
+      "REDIS_CLUSTER=true needs REDIS_URL: one or more of the cluster's nodes, comma-separated",
+    ]);
+  });
+
+  test("a cluster's seeds share one scheme, user and password, and name no database; the password is never repeated", () => {
+    const mixed = problems({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://:secret-one@a:7000,redis://:secret-two@b:7000' });
+    expect(mixed).toEqual(['REDIS_URL: every node of a cluster must have the same scheme (redis:// or rediss://), user and password']);
+    expect(mixed.join(' ')).not.toMatch(/secret/);
+    expect(problems({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:7000/2' })).toEqual([
+      'REDIS_URL names a database, but a Redis Cluster has only database 0: remove the /<n> from REDIS_URL',
+    ]);
+    expect(problems({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:7000,nope' })[0]).toMatch(
+      /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+  });
+});
+
 describe('loadConfig cross-checks', () => {
   test('in production, PERF_BASE_URL must be https unless it is on this machine', () => {
     expect(problems({ ...PROD, PERF_BASE_URL: 'http://perf.example.com' })).toEqual([

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import type { GlobalConfig } from 'jest';
+import CLUSTER_TESTS from './cluster/selection.cjs';
 
 /**
  * Runs once before any test (jest.config.js, top level): a suite started without its Redis or its
@@ -12,7 +13,7 @@ import type { GlobalConfig } from 'jest';
  */
 
 const ROOT = path.resolve(__dirname, '..');
-const PROJECTS = ['unit', 'process', 'e2e', 'page'] as const;
+const PROJECTS = ['unit', 'process', 'e2e', 'page', 'cluster'] as const;
 type Project = (typeof PROJECTS)[number];
 const REDIS_TIMEOUT_MS = 1500;
 
@@ -37,6 +38,15 @@ export default async function globalSetup(globalConfig: GlobalConfig): Promise<v
   }
   if (runs.has('process') && !redisServer && problems.length === 0) {
     problems.push('install redis-server: apt-get install -y redis-server (the process tests start their own on free ports)');
+  }
+  if (
+    runs.has('cluster') &&
+    !(redisServer && onPath('redis-cli')) &&
+    !problems.some((p) => p.includes('apt-get install -y redis-server'))
+  ) {
+    problems.push(
+      'install redis-server and redis-cli: apt-get install -y redis-server (the cluster tests start a Redis Cluster of their own)',
+    );
   }
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (runs.has('e2e') && !executable(chromium)) {
@@ -64,7 +74,7 @@ function projectsThatMayRun(globalConfig: GlobalConfig, argv: string[]): Set<Pro
       (project) =>
         (selected === undefined || selected.includes(project)) &&
         !ignored.includes(project) &&
-        files.some((file) => projectOf(file) === project && (matches === undefined || matches.isMatch(file))),
+        files.some((file) => projectsOf(file).includes(project) && (matches === undefined || matches.isMatch(file))),
     ),
   );
 }
@@ -84,10 +94,16 @@ function flagValues(argv: string[], flag: string): string[] | undefined {
   return values;
 }
 
-/** Mirrors jest.config.js: test/e2e, test/process and test/page are projects of their own; the rest is "unit". */
-function projectOf(file: string): Project {
-  const top = path.relative(path.join(ROOT, 'test'), file).split(path.sep)[0];
-  return top === 'e2e' || top === 'process' || top === 'page' ? top : 'unit';
+/**
+ * Mirrors jest.config.js: test/e2e, test/process, test/page and test/cluster are projects of their
+ * own, the rest is "unit"; the cluster project runs some of the unit files too (selection.cjs).
+ */
+function projectsOf(file: string): Project[] {
+  const relative = path.relative(ROOT, file).split(path.sep).join('/');
+  const top = relative.split('/')[1];
+  if (top === 'cluster') return ['cluster'];
+  const own: Project = top === 'e2e' || top === 'process' || top === 'page' ? top : 'unit';
+  return CLUSTER_TESTS.includes(relative) ? [own, 'cluster'] : [own];
 }
 
 function testFiles(dir: string): string[] {

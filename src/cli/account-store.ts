@@ -2,9 +2,11 @@ import { Accounts } from '../auth/accounts';
 import { createPasswordHasher } from '../auth/passwords';
 import type { Config } from '../config';
 import { createLogger } from '../infra/logger';
-import { connectWithin } from '../infra/redis';
+import { connectWithin, RedisConnectError } from '../infra/redis';
+import { diagnoseRedisError } from '../infra/redis-diagnosis';
 import { RedisPlanStore } from '../stores/plan-store';
 import { createStoreClient } from '../stores/redis-client';
+import { createClusterStoreClient } from '../stores/redis-cluster-client';
 import { RedisSessionIndex } from '../stores/session-index';
 import { RedisSpendLog } from '../stores/spend-log';
 import { RedisUserStore } from '../stores/user-store';
@@ -24,11 +26,20 @@ export interface AccountStore {
  * RedisConnectError that names the setting to fix (never a silent wait).
  */
 export async function openAccountStore(config: Config, redisUrl: string): Promise<AccountStore> {
-  const redis = createStoreClient(
-    { url: redisUrl, tlsRejectUnauthorized: config.redisTlsRejectUnauthorized, connectTimeoutMs: CONNECT_TIMEOUT_MS, reconnect: false },
-    createLogger('silent'),
-  );
-  await connectWithin(redis, redisUrl, CONNECT_DEADLINE_MS);
+  const once = { tlsRejectUnauthorized: config.redisTlsRejectUnauthorized, connectTimeoutMs: CONNECT_TIMEOUT_MS, reconnect: false };
+  // On a cluster, REDIS_URL's seeds (redisUrl is the first of them: the one a failure is reported against).
+  const redis = config.redisCluster
+    ? createClusterStoreClient({ ...once, urls: config.redisUrls }, createLogger('silent'))
+    : createStoreClient({ ...once, url: redisUrl }, createLogger('silent'));
+  // A cluster that could not be discovered only says so ("all the root nodes are unavailable"): its nodes' errors say why.
+  let reason: unknown;
+  redis.on('error', (err: Error) => (reason ??= err));
+  try {
+    await connectWithin(redis, redisUrl, CONNECT_DEADLINE_MS);
+  } catch (err) {
+    if (config.redisCluster && reason !== undefined) throw new RedisConnectError(diagnoseRedisError(reason, redisUrl));
+    throw err;
+  }
   const prefix = config.redisKeyPrefix;
   const stores = {
     users: new RedisUserStore(redis, prefix),

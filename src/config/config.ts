@@ -19,8 +19,12 @@ export interface Config {
   readonly sessionSecrets: readonly string[];
   /** True when no SESSION_SECRET was given outside production and one was generated. */
   readonly sessionSecretGenerated: boolean;
-  /** Absent outside production: in-memory stores. */
+  /** Absent outside production: in-memory stores. On a cluster, the first of `redisUrls`. */
   readonly redisUrl: string | undefined;
+  /** Every URL in REDIS_URL: one Redis, or a cluster's seed nodes (REDIS_CLUSTER). */
+  readonly redisUrls: readonly string[];
+  /** REDIS_URL names a Redis Cluster's nodes: keys carry hash tags and money steps go slot by slot. */
+  readonly redisCluster: boolean;
   readonly redisTlsRejectUnauthorized: boolean;
   readonly redisKeyPrefix: string;
   /** Sessions cached in this process (Redis client-side caching); 0: every request reads Redis. */
@@ -146,7 +150,9 @@ function assemble(e: Settings, plans: Plans, prices: ReadonlyMap<string, UnitPri
     perfBaseUrl: e.PERF_BASE_URL,
     sessionSecrets: Object.freeze(secrets),
     sessionSecretGenerated: e.SESSION_SECRET.length === 0,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL[0],
+    redisUrls: Object.freeze(e.REDIS_URL),
+    redisCluster: e.REDIS_CLUSTER,
     redisTlsRejectUnauthorized: e.REDIS_TLS_REJECT_UNAUTHORIZED,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisSessionCache: e.REDIS_SESSION_CACHE,

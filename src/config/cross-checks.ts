@@ -39,6 +39,15 @@ const CHECKS: readonly CrossCheck[] = [
       ? 'ADMIN_USERNAME makes a password user, but PASSWORD_SIGN_IN=false: that user could not sign in'
       : undefined,
   (s) =>
+    s.REDIS_URL.length > 1 && !s.REDIS_CLUSTER
+      ? 'REDIS_URL names several Redis nodes: that is a cluster, so set REDIS_CLUSTER=true (or give one URL)'
+      : undefined,
+  (s) =>
+    s.REDIS_CLUSTER && s.REDIS_URL.length === 0
+      ? "REDIS_CLUSTER=true needs REDIS_URL: one or more of the cluster's nodes, comma-separated"
+      : undefined,
+  (s) => (s.REDIS_CLUSTER ? clusterUrlProblem(s.REDIS_URL) : undefined),
+  (s) =>
     s.HEADERS_TIMEOUT_MS > s.REQUEST_TIMEOUT_MS
       ? 'HEADERS_TIMEOUT_MS is longer than REQUEST_TIMEOUT_MS: the headers are part of the request'
       : undefined,
@@ -47,6 +56,25 @@ const CHECKS: readonly CrossCheck[] = [
       ? 'MAX_COST_PER_CALL is larger than DAILY_BUDGET_USD: no call could ever fit in a budget'
       : undefined,
 ];
+
+/**
+ * A cluster's nodes are reached with the first URL's scheme, user and password (node-redis takes
+ * them from its `defaults`, not from each seed), and a cluster has only database 0: seeds that
+ * disagree, or name another database, would work by accident or not at all.
+ */
+function clusterUrlProblem(urls: readonly string[]): string | undefined {
+  const parsed = urls.map((u) => new URL(u));
+  const first = parsed[0];
+  if (first === undefined) return undefined;
+  const same = (u: URL) => u.protocol === first.protocol && u.username === first.username && u.password === first.password;
+  if (!parsed.every(same)) {
+    return 'REDIS_URL: every node of a cluster must have the same scheme (redis:// or rediss://), user and password';
+  }
+  if (parsed.some((u) => u.pathname !== '' && u.pathname !== '/' && u.pathname !== '/0')) {
+    return 'REDIS_URL names a database, but a Redis Cluster has only database 0: remove the /<n> from REDIS_URL';
+  }
+  return undefined;
+}
 
 /** Thrown by the settings view when a rule reads a setting that did not parse: the rule is skipped. */
 class UnreadableSetting extends Error {}

@@ -32,7 +32,9 @@ export const settingsSchema = z.object({
   SESSION_SECRET: list(z.string()).refine((secrets) => secrets.every((s) => s.length >= 32), {
     error: 'every comma-separated secret must be at least 32 characters',
   }),
-  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  // One URL; with REDIS_CLUSTER=true, one or more of the cluster's nodes, comma-separated.
+  REDIS_URL: list(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  REDIS_CLUSTER: boolean(false),
   REDIS_TLS_REJECT_UNAUTHORIZED: boolean(true),
   // Sessions kept in this process between requests, invalidated by Redis on every change; 0: none.
   REDIS_SESSION_CACHE: integer(0, 1_000_000, 10_000),

@@ -67,8 +67,25 @@ const UNAVAILABLE = new Set([
   'ConnectionTimeoutError',
   'TimeoutError',
   'ReconnectStrategyError',
+  // A Redis Cluster: no seed node reachable; a slot redirected again and again (a topology in flux).
+  'RootNodesUnavailableError',
+  'MaxCommandRedirectionsError',
+  // A node's connection dropped by a slot-map refresh while commands were on it.
+  'DisconnectsClientError',
 ]);
 
+/**
+ * Replies of a Redis Cluster that is changing under us: a slot without a master (CLUSTERDOWN, a
+ * failover in progress), moved or being moved (MOVED, ASK, TRYAGAIN), a replica answering as if it
+ * were the master, or a node still loading. They pass once the cluster has settled.
+ */
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|MASTERDOWN|LOADING|READONLY)\b/;
+/** A connection cut under a command (a node killed mid-reply). */
+const UNAVAILABLE_CODE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT']);
+
 export function isStoreUnavailable(err: unknown): boolean {
-  return err instanceof Error && (UNAVAILABLE.has(err.name) || UNAVAILABLE.has(err.constructor.name));
+  if (!(err instanceof Error)) return false;
+  if (UNAVAILABLE.has(err.name) || UNAVAILABLE.has(err.constructor.name)) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return UNAVAILABLE_REPLY.test(err.message) || (typeof code === 'string' && UNAVAILABLE_CODE.has(code));
 }

@@ -85,7 +85,8 @@ export function watchConnection(client: Observable, logger: Logger, options: Wat
   };
 
   client.on('error', (err: Error) => {
-    latest = diagnoseRedisError(err, options.url);
+    // A cluster's error names the node it came from (redis-cluster.ts): the diagnosis names that node.
+    latest = diagnoseRedisError(err, (err as { redisUrl?: string }).redisUrl ?? options.url);
     const now = Date.now();
     if (!everReady) {
       if (now - lastErrorLog < repeatEveryMs && downSince !== undefined) return;

@@ -12,7 +12,11 @@ import { MemoryPlanStore, RedisPlanStore } from './plan-store';
 import type { PlanStore } from '../limits/plans';
 import { MemorySessionIndex, RedisSessionIndex } from './session-index';
 import type { SessionIndex } from './session-index';
-import type { RedisClient, SessionClient } from './redis-client';
+import type { SessionClient } from './redis-client';
+import { ClusterAdmissionStore } from './cluster-admission';
+import type { Logger } from '../infra/logger';
+import { isCluster, keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 import { MemorySpendLog, RedisSpendLog } from './spend-log';
 import type { SpendLog } from '../limits/spend';
 import { MemoryPriceStore, RedisPriceStore } from './price-store';
@@ -57,9 +61,11 @@ export interface StoreOptions {
   sessionRedis?: SessionClient | undefined;
   ledgerWindow?: LedgerWindow;
   maxMemorySessions?: number;
+  /** For what the stores do on their own (settlements retried on a cluster). */
+  logger?: Logger;
 }
 
-export function createStores(redis: RedisClient | undefined, options: StoreOptions): Stores {
+export function createStores(redis: StoreRedis | undefined, options: StoreOptions): Stores {
   const now = options.now ?? Date.now;
   const window = options.ledgerWindow ?? DAY_WINDOW;
   const { prefix, login } = options;
@@ -90,20 +96,24 @@ export function createStores(redis: RedisClient | undefined, options: StoreOptio
       loginIpThrottle,
     };
   }
+  const keys = keysFor(redis, prefix);
   return {
     mode: 'redis',
     // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.
     sessions: new DeadlineSessionStore(
       new RedisStore({
         client: options.sessionRedis ?? redis,
-        prefix: `${prefix}sess:`,
+        prefix: keys.sessionPrefix,
         ttl: options.sessionTtlSeconds,
         disableTouch: true,
       }),
     ),
     sessionIndex: new RedisSessionIndex(redis, prefix, now),
     users: new RedisUserStore(redis, prefix),
-    admission: new RedisAdmissionStore(redis, prefix, window, now),
+    // On a cluster no step may span two slots: admission goes subject by subject.
+    admission: isCluster(redis)
+      ? new ClusterAdmissionStore(redis, prefix, window, now, options.logger)
+      : new RedisAdmissionStore(redis, prefix, window, now),
     plans: new RedisPlanStore(redis, prefix),
     spend: new RedisSpendLog(redis, prefix, options.spendHistoryDays),
     prices: new RedisPriceStore(redis, prefix, options.priceHalfLifeMs),

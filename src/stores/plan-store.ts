@@ -1,16 +1,22 @@
 import { withDeadline } from '../infra/deadline';
-import type { RedisClient } from './redis-client';
+import type { KeySchema } from './keys';
+import { keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 
 import type { PlanStore } from '../limits/plans';
 
 export class RedisPlanStore implements PlanStore {
+  private readonly keys: KeySchema;
+
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    private readonly redis: StoreRedis,
+    prefix: string,
+  ) {
+    this.keys = keysFor(redis, prefix);
+  }
 
   private key(user: string): string {
-    return `${this.prefix}plan:${user}`;
+    return this.keys.plan(user);
   }
 
   async get(user: string): Promise<string | undefined> {

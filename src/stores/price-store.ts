@@ -3,7 +3,9 @@ import type { CommandParser } from 'redis';
 import { withDeadline } from '../infra/deadline';
 import { observe } from '../limits/prices';
 import type { PriceStore, PriceSums, TokenCounts } from '../limits/prices';
-import type { RedisClient } from './redis-client';
+import type { KeySchema } from './keys';
+import { keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 
 const FIELDS = ['ii', 'oo', 'io', 'ic', 'oc', 'count', 'at'] as const;
 /** Learned prices of models not seen for this long are forgotten. */
@@ -60,18 +62,22 @@ function sumsOf(values: readonly number[]): PriceSums {
 }
 
 export class RedisPriceStore implements PriceStore {
+  private readonly keys: KeySchema;
+
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
+    private readonly redis: StoreRedis,
+    prefix: string,
     private readonly halfLifeMs: number,
-  ) {}
+  ) {
+    this.keys = keysFor(redis, prefix);
+  }
 
   private key(model: string): string {
-    return `${this.prefix}{prices}:model:${model}`;
+    return this.keys.priceModel(model);
   }
 
   private get set(): string {
-    return `${this.prefix}{prices}:models`;
+    return this.keys.priceModels();
   }
 
   async observe(model: string, counts: TokenCounts, costUsd: number, now: number): Promise<PriceSums> {

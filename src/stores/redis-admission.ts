@@ -2,6 +2,7 @@ import { withDeadline } from '../infra/deadline';
 import type { AdmissionStore, AdmitRequest, AdmitResult, Budget, RateState, SettleOutcome, Standing, Window } from '../limits/admission';
 import { rateState, tightest } from '../limits/admission';
 import type { LedgerWindow } from '../limits/ledger-window';
+import { keySchema } from './keys';
 import type { RedisClient } from './redis-client';
 import type { WindowArgs } from './redis-scripts';
 
@@ -15,11 +16,11 @@ export class RedisAdmissionStore implements AdmissionStore {
   ) {}
 
   private ledgerKey(id: string): string {
-    return `${this.prefix}ledger:${id}`;
+    return keySchema(this.prefix, false).ledger(id);
   }
 
   private rateKey(id: string): string {
-    return `${this.prefix}rl:chat:${id}`;
+    return keySchema(this.prefix, false).rateWindow(id);
   }
 
   private windowArgs(now: number): WindowArgs {

@@ -1,6 +1,8 @@
 import type { Store } from 'express-session';
 import { withDeadline } from '../infra/deadline';
-import type { RedisClient } from './redis-client';
+import type { KeySchema } from './keys';
+import { keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 
 /**
  * Which sessions each user has open, so that all of them can be ended at once: removing a user,
@@ -25,18 +27,22 @@ export interface SessionIndex {
  * added meanwhile stays indexed.
  */
 export class RedisSessionIndex implements SessionIndex {
+  private readonly keys: KeySchema;
+
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
+    private readonly redis: StoreRedis,
+    prefix: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = keysFor(redis, prefix);
+  }
 
   private key(user: string): string {
-    return `${this.prefix}user-sessions:${user}`;
+    return this.keys.sessionIndex(user);
   }
 
   private sessionKey(sid: string): string {
-    return `${this.prefix}sess:${sid}`;
+    return this.keys.session(sid);
   }
 
   async add(user: string, sid: string, expiresAt: number): Promise<void> {

@@ -1,6 +1,8 @@
 import { withDeadline } from '../infra/deadline';
 import type { SpendEntry, SpendLog, SpendSource } from '../limits/spend';
-import type { RedisClient } from './redis-client';
+import type { KeySchema } from './keys';
+import { keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 
 /** A field's last part → the entry's number. `kept` is the cap_kept source's field (its name from before estimates). */
 const FIELDS = { calls: 'calls', reported: 'reportedMicros', estimated: 'estimatedMicros', kept: 'keptMicros' } as const;
@@ -18,16 +20,23 @@ function entriesFrom(fields: Record<string, string>): SpendEntry[] {
   return [...byUser.values()];
 }
 
-/** One hash per day, `spend:<day>`, fields `<user>\t<plan>\t<calls|reported|estimated|kept>`, kept `days` days. */
+/**
+ * One hash per day, `spend:<day>`, fields `<user>\t<plan>\t<calls|reported|estimated|kept>`, kept
+ * `days` days. On a cluster the day is cut into slices by user (keys.ts), read back together.
+ */
 export class RedisSpendLog implements SpendLog {
+  private readonly keys: KeySchema;
+
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
+    private readonly redis: StoreRedis,
+    prefix: string,
     private readonly days: number,
-  ) {}
+  ) {
+    this.keys = keysFor(redis, prefix);
+  }
 
   async record(day: string, user: string, plan: string, charged: { source: SpendSource; micros: number } | undefined): Promise<void> {
-    const key = `${this.prefix}spend:${day}`;
+    const key = this.keys.spendOf(day, user);
     const write = this.redis.multi();
     write.hIncrBy(key, `${user}\t${plan}\tcalls`, 1);
     if (charged !== undefined && charged.micros > 0) write.hIncrBy(key, `${user}\t${plan}\t${FIELD_OF[charged.source]}`, charged.micros);
@@ -36,12 +45,14 @@ export class RedisSpendLog implements SpendLog {
   }
 
   async day(day: string): Promise<SpendEntry[]> {
-    return entriesFrom(await withDeadline(this.redis.hGetAll(`${this.prefix}spend:${day}`), 'spend log'));
+    const slices = await withDeadline(Promise.all(this.keys.spendDay(day).map((key) => this.redis.hGetAll(key))), 'spend log');
+    // A user's fields are all in one slice: the slices never hold the same field twice.
+    return entriesFrom(Object.assign({}, ...slices) as Record<string, string>);
   }
 
   async entry(day: string, user: string, plan: string): Promise<SpendEntry> {
     const fields = Object.keys(FIELDS).map((what) => `${user}\t${plan}\t${what}`);
-    const values = await withDeadline(this.redis.hmGet(`${this.prefix}spend:${day}`, fields), 'spend log');
+    const values = await withDeadline(this.redis.hmGet(this.keys.spendOf(day, user), fields), 'spend log');
     return entryOf(user, plan, Object.fromEntries(fields.map((f, i) => [f, values[i] ?? '0'])));
   }
 }

@@ -1,5 +1,7 @@
 import { withDeadline } from '../infra/deadline';
-import type { RedisClient } from './redis-client';
+import type { KeySchema } from './keys';
+import { keysFor } from './store-redis';
+import type { StoreRedis } from './store-redis';
 
 export interface UserRecord {
   /** The user's id: a local username, or `oidc:…` for someone from the identity provider. */
@@ -23,14 +25,19 @@ export interface UserStore {
   list(): Promise<string[]>;
 }
 
+/** An account per key, and the set of names (keys.ts: one slot on a cluster, so both are written at once). */
 export class RedisUserStore implements UserStore {
+  private readonly keys: KeySchema;
+
   constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
-  ) {}
+    private readonly redis: StoreRedis,
+    prefix: string,
+  ) {
+    this.keys = keysFor(redis, prefix);
+  }
 
   private key(username: string): string {
-    return `${this.prefix}user:${username}`;
+    return this.keys.user(username);
   }
 
   async get(username: string): Promise<UserRecord | undefined> {
@@ -40,21 +47,21 @@ export class RedisUserStore implements UserStore {
 
   async put(user: UserRecord): Promise<void> {
     await withDeadline(
-      this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(`${this.prefix}users`, user.username).exec(),
+      this.redis.multi().set(this.key(user.username), JSON.stringify(user)).sAdd(this.keys.userNames(), user.username).exec(),
       'user write',
     );
   }
 
   async remove(username: string): Promise<boolean> {
     const [deleted] = await withDeadline(
-      this.redis.multi().del(this.key(username)).sRem(`${this.prefix}users`, username).exec(),
+      this.redis.multi().del(this.key(username)).sRem(this.keys.userNames(), username).exec(),
       'user write',
     );
     return Number(deleted) > 0;
   }
 
   async list(): Promise<string[]> {
-    return (await withDeadline(this.redis.sMembers(`${this.prefix}users`), 'user list')).sort();
+    return (await withDeadline(this.redis.sMembers(this.keys.userNames()), 'user list')).sort();
   }
 }
 

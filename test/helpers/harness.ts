@@ -14,9 +14,16 @@ import type { LedgerWindow } from '../../src/limits/ledger-window';
 import { serve } from '../../src/serve';
 import type { Stores } from '../../src/stores';
 import { createStoreClient } from '../../src/stores/redis-client';
-import type { RedisClient } from '../../src/stores/redis-client';
+import { isCluster } from '../../src/stores/store-redis';
+import type { StoreRedis } from '../../src/stores/store-redis';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * Set by the "cluster" project (test/cluster/use-cluster.ts): the seed nodes of the local Redis
+ * Cluster. The app then runs with REDIS_CLUSTER=true, and only the Redis mode is tested.
+ */
+export const CLUSTER_URLS = process.env.TEST_REDIS_CLUSTER_URLS;
+const REDIS_ENV: Record<string, string> = CLUSTER_URLS === undefined ? { REDIS_URL } : { REDIS_URL: CLUSTER_URLS, REDIS_CLUSTER: 'true' };
 export const TEST_KEY = 'pk_test_harness_0123456789abcdef';
 export const PASSWORD = 'correct horse battery staple';
 
@@ -67,7 +74,7 @@ export interface Harness {
   composition: Composition;
   standIn: PerfStandIn;
   stores: Stores;
-  redis: RedisClient | undefined;
+  redis: StoreRedis | undefined;
   config: Config;
   logs: LogCapture;
   prefix: string;
@@ -92,7 +99,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     SESSION_SECRET: 'test-secret-0123456789-0123456789-abcdef',
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: 'info',
-    ...(options.mode === 'redis' ? { REDIS_URL: REDIS_URL } : {}),
+    ...(options.mode === 'redis' ? REDIS_ENV : {}),
     ...options.env,
   });
   const logs = new LogCapture();
@@ -163,10 +170,19 @@ export async function sharedStandIn(): Promise<PerfStandIn & { baseUrl: string }
   return standIn;
 }
 
-export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
-  const keys: string[] = [];
-  for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) keys.push(...batch);
-  if (keys.length > 0) await redis.del(keys);
+export async function deleteKeys(redis: StoreRedis, prefix: string): Promise<void> {
+  if (!isCluster(redis)) {
+    const keys: string[] = [];
+    for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) keys.push(...batch);
+    if (keys.length > 0) await redis.del(keys);
+    return;
+  }
+  // Each master holds its own keys, and one DEL may not span slots: scanned per master, deleted one by one.
+  for (const master of redis.masters) {
+    const node = await redis.nodeClient(master);
+    for await (const batch of node.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 }))
+      await Promise.all(batch.map((key) => node.unlink(key)));
+  }
 }
 
 /** Deletes a test run's keys over a connection of its own. */
@@ -180,6 +196,7 @@ export async function clearPrefix(prefix: string, url = REDIS_URL): Promise<void
   }
 }
 
+/** The store modes a test runs in: on the cluster project, Redis only (the memory stores are the unit project's). */
 export function modes(): Mode[] {
-  return ['redis', 'memory'];
+  return CLUSTER_URLS === undefined ? ['redis', 'memory'] : ['redis'];
 }

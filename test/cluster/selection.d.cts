@@ -1,0 +1,2 @@
+declare const selection: string[];
+export = selection;
