@@ -3,6 +3,7 @@
  * Plain-words text used by more than one part of the page. Messages used in one place only stay
  * next to the code that shows them.
  */
+import { MIN_PASSWORD_LENGTH } from './perf-bff-client.js';
 
 /** @param {number} seconds */
 export function duration(seconds) {
@@ -68,7 +69,7 @@ export function signInProblem(code, provider) {
 export function passwordChangeProblem(error) {
   if (error.type === 'invalid_credentials') return 'The current password is wrong.';
   if (error.status === 429) return `Too many attempts. Try again in ${duration(error.retryAfter ?? 60)}.`;
-  if (error.status === 400) return 'Choose a new password of at least 8 characters, other than the current one.';
+  if (error.status === 400) return `Choose a new password of at least ${MIN_PASSWORD_LENGTH} characters, other than the current one.`;
   if (error.status === 403 && error.type === 'unauthorized') return 'This account has no password to change here.';
   return 'Saving a new password is not possible right now. Try again in a moment.';
 }

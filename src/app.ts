@@ -73,7 +73,12 @@ const noStore: RequestHandler = function noStore(_req, res, next) {
 };
 
 /** /auth: the sign-in methods configured, and the session's own routes. */
-function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, now: () => number): express.Router {
+function authRouter(
+  deps: AppDeps,
+  session: ReturnType<typeof sessionSettings>,
+  pseudonym: (username: string) => string,
+  now: () => number,
+): express.Router {
   const { config, stores, metrics } = deps;
   const router = express.Router();
   const methods: SignInMethods = { password: config.passwordSignIn, guest: config.guestPlan !== undefined };
@@ -99,7 +104,7 @@ function authRouter(deps: AppDeps, session: ReturnType<typeof sessionSettings>, 
         ),
         now,
         logger: deps.logger,
-        pseudonym: pseudonymFor(config.sessionSecrets[0] ?? ''),
+        pseudonym,
         onFailedLogin: () => metrics.failedSignIns.inc(),
       }),
     );
@@ -149,7 +154,9 @@ export function createApp(deps: AppDeps): Express {
   // A hop count, never `true`: only the proxies we know of may set X-Forwarded-For/-Proto.
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestLog({ logger, pseudonym: pseudonymFor(config.sessionSecrets[0] ?? '') }));
+  // One pseudonym function (and its memory of names) for the request log and the sign-in log.
+  const pseudonym = pseudonymFor(config.sessionSecrets[0] ?? '');
+  app.use(requestLog({ logger, pseudonym }));
   app.use(closeUnreadBodies());
   app.use(proxyCheck({ trustProxy: config.trustProxy, production: config.production, logger }));
   app.use(countRequests({ metrics }));
@@ -165,7 +172,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(['/api', '/auth'], corsForAllowedOrigins(crossSite));
   app.use('/api/v1', openAiFace);
-  app.use('/auth', noStore, guard, bodyType, ...sessions, authRouter(deps, session, now));
+  app.use('/auth', noStore, guard, bodyType, ...sessions, authRouter(deps, session, pseudonym, now));
 
   const plans = planSettingsFrom(config);
   const chat = {

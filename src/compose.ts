@@ -222,7 +222,7 @@ function buildPerfClient(target: PerfTarget, dispatcher: Agent, logger: Logger, 
     },
     onAttempt: ({ status, error, durationMs }) => {
       if (durationMs !== undefined)
-        metrics.upstreamLatency.observe({ outcome: status === undefined ? (error ?? 'error') : String(status) }, durationMs / 1000);
+        metrics.upstreamLatencyOf(status === undefined ? (error ?? 'error') : String(status)).observe(durationMs / 1000);
     },
   });
 }

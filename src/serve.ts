@@ -15,28 +15,26 @@ export interface ServeOptions {
   /** How long in-flight calls and streams may take to finish once shutdown begins. */
   shutdownTimeoutMs: number;
   host?: string;
-  /** Node's own defaults (five minutes for a request) would let a slow client hold a socket for long. */
-  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
 }
 
 /**
- * A body that has not arrived within requestMs gets Node's 408 and its socket closed; headers
- * within headersMs (slowloris). Node checks these once per CHECK_EVERY_MS, so a request can last
+ * Node's own defaults (five minutes for a request) would let a slow client hold a socket for long:
+ * the configured ones are set (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS). A
+ * body that has not arrived within the request timeout gets Node's 408 and its socket closed;
+ * headers within the headers timeout (slowloris). Node checks these once per CHECK_EVERY_MS, so a request can last
  * up to that much longer. Keep-alive stays above the 55 s Heroku's router keeps idle connections,
  * so that the router, never us, closes them: a request never races a closing socket.
  */
 const CHECK_EVERY_MS = 1000;
-const DEFAULT_TIMEOUTS = { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 65_000 };
 
 /** Listens with the composition's app, and knows how to stop without dropping a call. */
 export async function serve(composition: Composition, options: ServeOptions): Promise<Running> {
-  const { logger } = composition;
-  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const { logger, config } = composition;
   const server = createServer(
     {
-      requestTimeout: timeouts.requestMs,
-      headersTimeout: timeouts.headersMs,
-      keepAliveTimeout: timeouts.keepAliveMs,
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
       connectionsCheckingInterval: CHECK_EVERY_MS,
     },
     composition.app,

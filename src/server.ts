@@ -13,11 +13,7 @@ async function main(): Promise<void> {
   const composition = await compose(config, logger);
   // The tokenizer's tables (for stream estimates) load now, not during the first stream's settlement.
   preloadTokenizer();
-  const running = await serve(composition, {
-    port: config.port,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    timeouts: { requestMs: config.requestTimeoutMs, headersMs: config.headersTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
-  });
+  const running = await serve(composition, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs });
   const port = Number(new URL(running.url).port);
   logger.info(
     { port, mode: composition.stores.mode, perf: composition.standIn === undefined ? 'perf' : 'stand-in' },

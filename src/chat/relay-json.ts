@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { HttpError } from '../http/errors';
 import { answerFacts } from '../perf/answer-facts';
 import { PerfCallError, UpstreamTimeout } from '../perf/failure';
-import { MODEL_PATTERN } from '../config';
+import { MODEL_PATTERN } from '../limits/plans';
 import type { TokenCounts } from '../limits/prices';
 import type { CallContext, PriceObservation, Relayed } from './call-context';
 import { browserErrorFor, outcomeOf } from './upstream-failure';

@@ -248,8 +248,8 @@ async function settle(o: ChatRouteOptions, s: Settling): Promise<void> {
     s.facts.cost_source = source;
     s.facts.charged_usd = microsToUsd(micros);
   }
-  o.metrics?.calls.inc({ plan, settled: settlement.kind });
-  if (source !== undefined) o.metrics?.spendUsd.inc({ plan, source }, microsToUsd(micros));
+  o.metrics?.callsOf(plan, settlement.kind).inc();
+  if (source !== undefined) o.metrics?.spendUsdOf(plan, source).inc(microsToUsd(micros));
 }
 
 /** Built field by field from the validated request and its terms: nothing from the browser is copied whole. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODEL_PATTERN } from '../config';
+import { MODEL_PATTERN } from '../limits/plans';
 import { HttpError } from '../http/errors';
 
 export const LIMITS = {

@@ -1,14 +1,12 @@
 import { z } from 'zod';
+import { PLAN_NAME_PATTERN } from '../limits/plans';
 
 /**
  * How one setting is read from its environment variable: trimmed, an empty value meaning unset,
  * and a message that says what a good value looks like (the value itself is never repeated back).
  */
 
-/** A model name as Perf takes it (also what the chat schemas accept). */
-export const MODEL_PATTERN = /^[\w.:/-]{1,100}$/;
 export const PERF_KEY_PATTERN = /^pk_(test|live)_[A-Za-z0-9_-]{8,}$/;
-export const PLAN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Plain http is allowed for a service on this machine (a local stand-in or tunnel), nowhere else. */
 export const LOOPBACK_URL = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../auth/usernames';
+import { MODEL_PATTERN } from '../limits/plans';
 import {
   boolean,
   decimal,
   integer,
   list,
-  MODEL_PATTERN,
   oneOf,
   optionalInteger,
   optionalText,

@@ -27,31 +27,9 @@ export function routeLabel(method: string, path: string, status: number): string
   return (method === 'GET' || method === 'HEAD') && status < 400 ? 'static' : 'other';
 }
 
-/** At most this many (method, route, status) series are kept as ready children; the rest are looked up. */
-const MAX_CACHED_SERIES = 500;
-
-interface RequestSeries {
-  count(): void;
-  observe(seconds: number): void;
-}
-
 /** Counts every answered request once, and how long it took, when its response is finished or abandoned. */
 export function countRequests(options: { metrics: Metrics }): RequestHandler {
   const { metrics } = options;
-  // prom-client hashes a label object on every inc() and observe(): the children for each
-  // (method, route, status) are looked up once, and the request only adds to them.
-  const series = new Map<string, RequestSeries>();
-  const seriesFor = (method: string, route: string, status: number): RequestSeries => {
-    const key = `${method} ${route} ${status}`;
-    const known = series.get(key);
-    if (known !== undefined) return known;
-    const labels = [method, route, String(status)];
-    const counter = metrics.httpRequests.labels(...labels);
-    const histogram = metrics.httpDuration.labels(...labels);
-    const made: RequestSeries = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
-    if (series.size < MAX_CACHED_SERIES) series.set(key, made);
-    return made;
-  };
   return function countRequests(req, res, next) {
     const started = performance.now();
     let counted = false;
@@ -60,9 +38,9 @@ export function countRequests(options: { metrics: Metrics }): RequestHandler {
       counted = true;
       // originalUrl: the path before any router stripped its mount point.
       const path = req.originalUrl.split('?')[0] ?? '';
-      const one = seriesFor(req.method, routeLabel(req.method, path, res.statusCode), res.statusCode);
-      one.count();
-      one.observe((performance.now() - started) / 1000);
+      const labels = [req.method, routeLabel(req.method, path, res.statusCode), String(res.statusCode)] as const;
+      metrics.httpRequestsOf(...labels).inc();
+      metrics.httpDurationOf(...labels).observe((performance.now() - started) / 1000);
     };
     res.once('finish', count);
     res.once('close', count);

@@ -4,6 +4,26 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * The app's Prometheus metrics, on a registry of their own: one per app instance, so that two
  * apps in one process (tests) never share or double-register a metric.
  */
+/** At most this many series of one metric are kept as ready children; past it they are looked up each time. */
+const MAX_CACHED_SERIES = 500;
+
+/**
+ * A labelled metric's child for given label values (in the metric's labelNames order), looked up
+ * once: prom-client validates and hashes a label object on every inc() and observe() otherwise.
+ */
+export function seriesOf<C>(labels: (...values: string[]) => C): (...values: string[]) => C {
+  const known = new Map<string, C>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = known.get(key);
+    if (child === undefined) {
+      child = labels(...values);
+      if (known.size < MAX_CACHED_SERIES) known.set(key, child);
+    }
+    return child;
+  };
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
@@ -20,6 +40,12 @@ export class Metrics {
   readonly redisErrors: Counter;
   readonly keyEchoes: Counter;
   readonly costEstimateRatio: Histogram;
+  /** The labelled metrics counted on every request or call, by their label values (seriesOf). */
+  readonly httpRequestsOf: (method: string, route: string, status: string) => Counter.Internal;
+  readonly httpDurationOf: (method: string, route: string, status: string) => Histogram.Internal<'method' | 'route' | 'status'>;
+  readonly upstreamLatencyOf: (outcome: string) => Histogram.Internal<'outcome'>;
+  readonly spendUsdOf: (plan: string, source: string) => Counter.Internal;
+  readonly callsOf: (plan: string, settled: string) => Counter.Internal;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -102,5 +128,10 @@ export class Metrics {
       help: 'Errors reported by the Redis client (connection lost, refused, TLS failures, ...).',
       registers,
     });
+    this.httpRequestsOf = seriesOf((...v) => this.httpRequests.labels(...v));
+    this.httpDurationOf = seriesOf((...v) => this.httpDuration.labels(...v));
+    this.upstreamLatencyOf = seriesOf((...v) => this.upstreamLatency.labels(...v));
+    this.spendUsdOf = seriesOf((...v) => this.spendUsd.labels(...v));
+    this.callsOf = seriesOf((...v) => this.calls.labels(...v));
   }
 }

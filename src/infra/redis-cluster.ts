@@ -27,7 +27,7 @@ export const TOPOLOGY_REFRESH_AFTER_MS = 500;
  * drive node-redis's slot-map refresh (TOPOLOGY_REFRESH_AFTER_MS), so a replica that took over is
  * found within half a second.
  */
-export const NODE_RECONNECT_MAX_MS = 100;
+const NODE_RECONNECT_MAX_MS = 100;
 const nodeReconnectDelay = (retries: number): number => Math.min(25 * 2 ** Math.min(retries, 2), NODE_RECONNECT_MAX_MS);
 
 /**

@@ -70,7 +70,7 @@ export function diagnoseRedisError(err: unknown, url: string): RedisDiagnosis {
       `nothing accepts connections at ${target} (ECONNREFUSED): check the host and port in REDIS_URL, and that Redis is running.`,
     );
   }
-  if (code === 'ETIMEDOUT' || (err instanceof Error && err.name === 'ConnectionTimeoutError')) {
+  if (code === 'ETIMEDOUT' || (err instanceof Error && (err.name === 'ConnectionTimeoutError' || err.name === 'StoreTimeoutError'))) {
     return misconfigured(
       'REDIS_URL',
       `${target} did not answer in time: check REDIS_URL, and that this host may reach it (firewall, network).`,

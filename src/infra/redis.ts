@@ -1,4 +1,5 @@
 import type { RedisClientOptions } from 'redis';
+import { withDeadline } from './deadline';
 import type { Logger } from './logger';
 import { diagnoseRedisError, redisTarget } from './redis-diagnosis';
 import type { RedisDiagnosis } from './redis-diagnosis';
@@ -18,7 +19,7 @@ export interface RedisConnectionOptions {
  * PING this often keeps ours busy, so a quiet app is not reconnecting (and briefly refusing
  * requests) after every lull.
  */
-export const REDIS_PING_INTERVAL_MS = 30_000;
+const REDIS_PING_INTERVAL_MS = 30_000;
 
 /**
  * How every Redis connection of ours behaves: it fails fast instead of queueing (with the offline
@@ -126,31 +127,18 @@ export class RedisConnectError extends Error {
  * command-line tool, where retrying forever in silence is the worst answer.
  */
 export async function connectWithin(client: { connect(): Promise<unknown>; destroy(): void }, url: string, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), ms);
-  });
   try {
-    await Promise.race([client.connect(), timeout]);
+    await withDeadline(client.connect(), 'redis connect', ms);
   } catch (err) {
     client.destroy();
     throw new RedisConnectError(diagnoseRedisError(err, url));
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 /** PING with a deadline: a Redis that is up but not answering counts as down. */
-export async function pingWithin(client: { ping(): Promise<string> }, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([client.ping().then((r) => r === 'PONG'), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+export function pingWithin(client: { ping(): Promise<string> }, ms: number): Promise<boolean> {
+  return withDeadline(client.ping(), 'redis ping', ms).then(
+    (reply) => reply === 'PONG',
+    () => false,
+  );
 }

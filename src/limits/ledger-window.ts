@@ -14,6 +14,11 @@ export const DAY_WINDOW: LedgerWindow = {
   staleReservationMs: 6 * 3600 * 1000,
 };
 
+/** When spend made in the bucket starting at `oldestMs` has left the window (epoch seconds). */
+export function budgetResetAt(oldestMs: number, window: LedgerWindow): number {
+  return Math.ceil((oldestMs + window.bucketMs + window.windowMs) / 1000);
+}
+
 /**
  * When the oldest spend must have left the window for `amount` to fit, given the buckets in the
  * window (start ms → micros). The Lua script computes the same.

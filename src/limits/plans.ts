@@ -24,8 +24,9 @@ export interface PlanStore {
   set(user: string, plan: string | undefined): Promise<void>;
 }
 
-const PLAN_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const MODEL = /^[\w.:/-]{1,100}$/;
+/** A model name as Perf takes it: the chat schemas, ALLOWED_MODELS, the plans and prices files. */
+export const MODEL_PATTERN = /^[\w.:/-]{1,100}$/;
+export const PLAN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const dollars = z.number().min(0).max(1_000_000).multipleOf(0.000001, 'has more than 6 decimals');
 
 const planShape = z.strictObject({
@@ -33,7 +34,7 @@ const planShape = z.strictObject({
   window_seconds: z.int().min(1).max(86_400),
   daily_budget_usd: dollars,
   max_cost_per_call: dollars.min(0.000001, 'must be at least 0.000001'),
-  models: z.union([z.literal('*'), z.array(z.string().regex(MODEL, 'is not a model name')).min(1)]),
+  models: z.union([z.literal('*'), z.array(z.string().regex(MODEL_PATTERN, 'is not a model name')).min(1)]),
   max_tokens: z.int().min(1).max(1_000_000).optional(),
 });
 
@@ -55,7 +56,7 @@ export function parsePlans(json: string): { plans: Plans; problems: string[] } {
   const plans = new Map<string, Plan>();
   const problems: string[] = [];
   for (const [name, fields] of Object.entries(raw)) {
-    if (!PLAN_NAME.test(name)) problems.push(`plan "${name}": the name must be 1-32 lowercase letters, digits, _ or -`);
+    if (!PLAN_NAME_PATTERN.test(name)) problems.push(`plan "${name}": the name must be 1-32 lowercase letters, digits, _ or -`);
     const parsed = planShape.safeParse(fields);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_PATTERN } from './plans';
 
 /**
  * What a model costs per token, learned from Perf's own JSON answers (each reports its tokens and
@@ -92,7 +93,6 @@ export function estimateUsd(prices: UnitPrices, counts: TokenCounts): number {
   return counts.input * prices.inputUsdPerToken + counts.output * prices.outputUsdPerToken;
 }
 
-const MODEL = /^[\w.:/-]{1,100}$/;
 const perMillion = z.number().min(0).max(10_000);
 const priceShape = z.strictObject({ input_usd_per_million: perMillion, output_usd_per_million: perMillion });
 
@@ -113,7 +113,7 @@ export function parsePrices(json: string): { prices: Map<string, UnitPrices>; pr
   const prices = new Map<string, UnitPrices>();
   const problems: string[] = [];
   for (const [model, fields] of Object.entries(raw)) {
-    if (!MODEL.test(model)) problems.push(`"${model}" is not a model name`);
+    if (!MODEL_PATTERN.test(model)) problems.push(`"${model}" is not a model name`);
     const parsed = priceShape.safeParse(fields);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) problems.push(`"${model}": ${issue.path.join('.') || 'its value'} ${issue.message}`);

@@ -1,12 +1,12 @@
 import { withDeadline } from '../infra/deadline';
 import type { Logger } from '../infra/logger';
 import type { AdmissionStore, AdmitRequest, AdmitResult, Budget, RateState, SettleOutcome, Standing, Window } from '../limits/admission';
-import { rateState, tightest } from '../limits/admission';
+import { tightest } from '../limits/admission';
 import type { LedgerWindow } from '../limits/ledger-window';
 import { keySchema } from './keys';
 import type { KeySchema } from './keys';
 import type { RedisClusterClient } from './redis-cluster-client';
-import type { WindowArgs } from './redis-scripts';
+import { admitArgs, standingFrom, windowArgs, windowStates } from './ledger-replies';
 import { SettleRetries } from './settle-retries';
 import { bySubject } from './subjects';
 import type { Subject } from './subjects';
@@ -45,10 +45,6 @@ export class ClusterAdmissionStore implements AdmissionStore {
     return this.retries.size;
   }
 
-  private windowArgs(now: number): WindowArgs {
-    return [now, this.window.windowMs, this.window.bucketMs, this.window.staleReservationMs];
-  }
-
   async admit({ reservationId, capMicros, windows, budgets }: AdmitRequest): Promise<AdmitResult> {
     const now = this.now();
     const subjects = bySubject(windows, budgets);
@@ -63,9 +59,12 @@ export class ClusterAdmissionStore implements AdmissionStore {
     let windowRefused = false;
     const reserved: Subject[] = [];
     for (const { subject, reply } of steps) {
-      subject.windows.forEach(({ at, window }, i) => {
-        counts[at] = rateState(window.requestsPerWindow, reply[2 * i] ?? 0, reply[2 * i + 1] ?? 0, now);
-      });
+      const states = windowStates(
+        reply,
+        subject.windows.map((w) => w.window),
+        now,
+      );
+      subject.windows.forEach(({ at }, i) => (counts[at] = states[i] as RateState));
       const [made = -1, refusedBy = 0, retryAfter = 1, neverFits = 0, ...totals] = reply.slice(2 * subject.windows.length);
       if (made === -1) windowRefused = true;
       if (made === 1 && subject.budgets.length > 0) reserved.push(subject);
@@ -85,14 +84,14 @@ export class ClusterAdmissionStore implements AdmissionStore {
   }
 
   private admitStep(subject: Subject, reservationId: string, capMicros: number, now: number): Promise<number[]> {
-    const args = [
-      ...this.windowArgs(now),
+    const args = admitArgs(
+      this.window,
+      now,
       capMicros,
       reservationId,
-      subject.windows.length,
-      ...subject.windows.flatMap(({ window: w }) => [w.requestsPerWindow, w.windowSeconds]),
-      ...subject.budgets.map(({ budget: b }) => b.budgetMicros ?? -1),
-    ];
+      subject.windows.map((w) => w.window),
+      subject.budgets.map((b) => b.budget),
+    );
     const windowKeys = subject.windows.map(() => this.keys.rateWindow(subject.id));
     const ledgerKeys = subject.budgets.map(() => this.keys.ledger(subject.id));
     return withDeadline(this.redis.ledgerAdmit(windowKeys, ledgerKeys, args), 'admission');
@@ -122,7 +121,11 @@ export class ClusterAdmissionStore implements AdmissionStore {
       'rate limit',
     );
     const states = subjects.flatMap((s, k) =>
-      s.windows.map(({ window: w }, i) => rateState(w.requestsPerWindow, replies[k]?.[2 * i] ?? 0, replies[k]?.[2 * i + 1] ?? 0, now)),
+      windowStates(
+        replies[k] ?? [],
+        s.windows.map((w) => w.window),
+        now,
+      ),
     );
     return tightest(states);
   }
@@ -157,7 +160,7 @@ export class ClusterAdmissionStore implements AdmissionStore {
           this.redis.ledgerStatus(
             s.windows.map(() => this.keys.rateWindow(s.id)),
             s.budgets.map(() => this.keys.ledger(s.id)),
-            this.windowArgs(now),
+            windowArgs(this.window, now),
           ),
         ),
       ),
@@ -168,25 +171,15 @@ export class ClusterAdmissionStore implements AdmissionStore {
       budgets: new Array<Standing['budgets'][number]>(budgets.length),
     };
     subjects.forEach((s, k) => {
-      const reply = replies[k] ?? [];
-      s.windows.forEach(({ at, window: w }, i) => {
-        const count = reply[2 * i] ?? 0;
-        const ttl = reply[2 * i + 1] ?? -2;
-        standing.rates[at] = {
-          ...rateState(w.requestsPerWindow, count, ttl < 0 ? w.windowSeconds * 1000 : ttl, now),
-          allowed: count < w.requestsPerWindow,
-        };
-      });
-      const from = 2 * s.windows.length;
-      s.budgets.forEach(({ at, budget: b }, j) => {
-        const [used = 0, reserved = 0, oldest = -1] = reply.slice(from + 3 * j, from + 3 * j + 3);
-        standing.budgets[at] = {
-          limitMicros: b.budgetMicros,
-          usedMicros: used,
-          reservedMicros: reserved,
-          resetAt: oldest < 0 ? null : Math.ceil((oldest + this.window.bucketMs + this.window.windowMs) / 1000),
-        };
-      });
+      const own = standingFrom(
+        replies[k] ?? [],
+        s.windows.map((w) => w.window),
+        s.budgets.map((b) => b.budget),
+        this.window,
+        now,
+      );
+      s.windows.forEach(({ at }, i) => (standing.rates[at] = own.rates[i] as Standing['rates'][number]));
+      s.budgets.forEach(({ at }, j) => (standing.budgets[at] = own.budgets[j] as Standing['budgets'][number]));
     });
     return standing;
   }

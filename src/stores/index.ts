@@ -15,7 +15,8 @@ import type { SessionIndex } from './session-index';
 import type { SessionClient } from './redis-client';
 import { ClusterAdmissionStore } from './cluster-admission';
 import type { Logger } from '../infra/logger';
-import { isCluster, keysFor } from './store-redis';
+import { keySchema } from './keys';
+import { isCluster } from './store-redis';
 import type { StoreRedis } from './store-redis';
 import { MemorySpendLog, RedisSpendLog } from './spend-log';
 import type { SpendLog } from '../limits/spend';
@@ -69,12 +70,13 @@ export function createStores(redis: StoreRedis | undefined, options: StoreOption
   const now = options.now ?? Date.now;
   const window = options.ledgerWindow ?? DAY_WINDOW;
   const { prefix, login } = options;
+  const keys = keySchema(prefix, redis !== undefined && isCluster(redis));
   const loginThrottle = createThrottle(
-    { points: login.maxFailures, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login` },
+    { points: login.maxFailures, durationSeconds: login.blockSeconds, keyPrefix: keys.loginThrottlePrefix },
     redis,
   );
   const loginIpThrottle = createThrottle(
-    { points: login.maxFailuresPerIp, durationSeconds: login.blockSeconds, keyPrefix: `${prefix}rl:login-ip` },
+    { points: login.maxFailuresPerIp, durationSeconds: login.blockSeconds, keyPrefix: keys.loginIpThrottlePrefix },
     redis,
   );
   if (redis === undefined) {
@@ -96,7 +98,6 @@ export function createStores(redis: StoreRedis | undefined, options: StoreOption
       loginIpThrottle,
     };
   }
-  const keys = keysFor(redis, prefix);
   return {
     mode: 'redis',
     // Touches are off: sessionTimeouts() rewrites a session only when its activity mark is stale.

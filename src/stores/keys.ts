@@ -14,12 +14,13 @@ import { createHash } from 'node:crypto';
  * - `{spend:<n>}`: one of SPEND_SHARDS slices of a day's spend log, so that the log written by
  *   every call is spread over the cluster rather than held by one node.
  *
- * Sessions and sign-in throttles are single keys: any slot will do. REDIS_KEY_PREFIX starts every
+ * Sessions and sign-in throttles are single keys: any slot will do (the same names in both layouts). REDIS_KEY_PREFIX starts every
  * key in both layouts (it may not contain braces, so it never makes a tag of its own).
  */
 export interface KeySchema {
-  readonly cluster: boolean;
-  readonly prefix: string;
+  /** rate-limiter-flexible prepends these to a username+IP and to an IP. */
+  readonly loginThrottlePrefix: string;
+  readonly loginIpThrottlePrefix: string;
   /** connect-redis prepends this to the session id. */
   readonly sessionPrefix: string;
   session(sid: string): string;
@@ -38,15 +39,15 @@ export interface KeySchema {
 }
 
 /** Slices of the daily spend log on a cluster: enough to spread over many shards, few enough to read at once. */
-export const SPEND_SHARDS = 16;
+const SPEND_SHARDS = 16;
 
 export function keySchema(prefix: string, cluster: boolean): KeySchema {
   const subject = (id: string) => (cluster ? `{u:${id}}` : id);
   const spendKey = (day: string, shard: number) => (cluster ? `${prefix}spend:${day}:{spend:${shard}}` : `${prefix}spend:${day}`);
   const accounts = cluster ? `${prefix}{users}:` : prefix;
   return {
-    cluster,
-    prefix,
+    loginThrottlePrefix: `${prefix}rl:login`,
+    loginIpThrottlePrefix: `${prefix}rl:login-ip`,
     sessionPrefix: `${prefix}sess:`,
     session: (sid) => `${prefix}sess:${sid}`,
     sessionIndex: (user) => `${prefix}user-sessions:${subject(user)}`,

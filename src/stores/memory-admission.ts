@@ -1,6 +1,6 @@
 import type { AdmissionStore, AdmitRequest, AdmitResult, Budget, RateState, SettleOutcome, Standing, Window } from '../limits/admission';
 import { rateState, tightest } from '../limits/admission';
-import { retryAfterForBudget } from '../limits/ledger-window';
+import { budgetResetAt, retryAfterForBudget } from '../limits/ledger-window';
 import type { LedgerWindow } from '../limits/ledger-window';
 
 interface Account {
@@ -91,7 +91,7 @@ export class MemoryAdmissionStore implements AdmissionStore {
           limitMicros: b.budgetMicros,
           usedMicros: sum(account.buckets),
           reservedMicros: reserved,
-          resetAt: oldest === null ? null : Math.ceil((oldest + this.window.bucketMs + this.window.windowMs) / 1000),
+          resetAt: oldest === null ? null : budgetResetAt(oldest, this.window),
         };
       }),
     });

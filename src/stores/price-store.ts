@@ -11,7 +11,7 @@ const FIELDS = ['ii', 'oo', 'io', 'ic', 'oc', 'count', 'at'] as const;
 /** Learned prices of models not seen for this long are forgotten. */
 const TTL_MS = 30 * 86_400_000;
 /** A bound on what a misbehaving upstream could make us store. */
-export const MAX_MODELS = 500;
+const MAX_MODELS = 500;
 
 /**
  * KEYS: the model's sums, the set of models (one hash slot: `{prices}`). ARGV: model, input and
@@ -24,7 +24,8 @@ export const priceObserve = defineScript({
 local key, set = KEYS[1], KEYS[2]
 local model, i, o, c = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local now, half, most, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local f = redis.call('HMGET', key, 'ii', 'oo', 'io', 'ic', 'oc', 'count', 'at')
+local names = { 'ii', 'oo', 'io', 'ic', 'oc', 'count', 'at' }
+local f = redis.call('HMGET', key, unpack(names))
 if not f[1] and redis.call('SISMEMBER', set, model) == 0 and redis.call('SCARD', set) >= most then return nil end
 local ii, oo, io, ic, oc, count, at, decay = 0, 0, 0, 0, 0, 0, now, 0
 if f[1] then
@@ -34,12 +35,12 @@ end
 local out = {
   ii * decay + i * i, oo * decay + o * o, io * decay + i * o, ic * decay + i * c, oc * decay + o * c, count + 1, math.max(at, now)
 }
-local names = { 'ii', 'oo', 'io', 'ic', 'oc', 'count', 'at' }
-local reply = {}
+local reply, fields = {}, {}
 for n = 1, 7 do
   reply[n] = string.format('%.17g', out[n])
-  redis.call('HSET', key, names[n], reply[n])
+  fields[2 * n - 1], fields[2 * n] = names[n], reply[n]
 end
+redis.call('HSET', key, unpack(fields))
 redis.call('PEXPIRE', key, ttl)
 redis.call('SADD', set, model)
 redis.call('PEXPIRE', set, ttl)
@@ -72,24 +73,16 @@ export class RedisPriceStore implements PriceStore {
     this.keys = keysFor(redis, prefix);
   }
 
-  private key(model: string): string {
-    return this.keys.priceModel(model);
-  }
-
-  private get set(): string {
-    return this.keys.priceModels();
-  }
-
   async observe(model: string, counts: TokenCounts, costUsd: number, now: number): Promise<PriceSums> {
     const args = [model, counts.input, counts.output, costUsd, now, this.halfLifeMs, MAX_MODELS, TTL_MS];
-    const reply = await withDeadline(this.redis.priceObserve(this.key(model), this.set, args), 'price update');
+    const reply = await withDeadline(this.redis.priceObserve(this.keys.priceModel(model), this.keys.priceModels(), args), 'price update');
     // Not kept (too many models): what this one answer says alone.
     return reply === null ? observe(undefined, counts, costUsd, now, this.halfLifeMs) : sumsOf(reply);
   }
 
   async all(): Promise<Map<string, PriceSums>> {
-    const models = await withDeadline(this.redis.sMembers(this.set), 'price lookup');
-    const hashes = await withDeadline(Promise.all(models.map((m) => this.redis.hGetAll(this.key(m)))), 'price lookup');
+    const models = await withDeadline(this.redis.sMembers(this.keys.priceModels()), 'price lookup');
+    const hashes = await withDeadline(Promise.all(models.map((m) => this.redis.hGetAll(this.keys.priceModel(m)))), 'price lookup');
     const all = new Map<string, PriceSums>();
     models.forEach((model, n) => {
       const hash = hashes[n] ?? {};

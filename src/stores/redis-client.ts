@@ -19,7 +19,7 @@ export type RedisClient = ReturnType<typeof createStoreClient>;
  * bound on staleness should an invalidation ever be lost in a way the client cannot see (a lost
  * connection already empties the cache).
  */
-export const SESSION_CACHE_TTL_MS = 60_000;
+const SESSION_CACHE_TTL_MS = 60_000;
 
 /**
  * The session store's own connection, speaking RESP3 with client-side caching: a session read once

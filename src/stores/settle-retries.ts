@@ -1,14 +1,12 @@
 import type { Logger } from '../infra/logger';
 
-export interface RetryOptions {
-  /** First wait after a failure; doubled each time up to `maxDelayMs`. */
-  firstDelayMs?: number;
-  maxDelayMs?: number;
-  /** Given up after this long: the reservation then stays charged (money fails closed). */
-  giveUpAfterMs?: number;
-  /** At most this many waiting at once; more are given up at once. */
-  maxPending?: number;
-}
+/** First wait after a failure; doubled each time up to MAX_DELAY_MS. */
+const FIRST_DELAY_MS = 200;
+const MAX_DELAY_MS = 1000;
+/** Given up after this long: the reservation then stays charged (money fails closed). */
+const GIVE_UP_AFTER_MS = 10 * 60_000;
+/** At most this many waiting at once; more are given up at once. */
+const MAX_PENDING = 10_000;
 
 interface Pending {
   attempt: () => Promise<void>;
@@ -29,20 +27,7 @@ export class SettleRetries {
   private readonly pending = new Map<string, Pending>();
   /** Since the queue last was empty: for one warning when it fills and one line when it drains, not one per settlement. */
   private episode: { since: number; settled: number } | undefined;
-  private readonly firstDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly giveUpAfterMs: number;
-  private readonly maxPending: number;
-
-  constructor(
-    private readonly logger: Logger | undefined,
-    options: RetryOptions = {},
-  ) {
-    this.firstDelayMs = options.firstDelayMs ?? 200;
-    this.maxDelayMs = options.maxDelayMs ?? 1000;
-    this.giveUpAfterMs = options.giveUpAfterMs ?? 10 * 60_000;
-    this.maxPending = options.maxPending ?? 10_000;
-  }
+  constructor(private readonly logger: Logger | undefined) {}
 
   /** How many settlements wait for their slot. */
   get size(): number {
@@ -52,7 +37,7 @@ export class SettleRetries {
   /** `key` names the reservation and the ledger, so the same settlement is never queued twice. */
   add(key: string, attempt: () => Promise<void>, reason: unknown): void {
     if (this.pending.has(key)) return;
-    if (this.pending.size >= this.maxPending) {
+    if (this.pending.size >= MAX_PENDING) {
       this.logger?.error({ pending: this.pending.size }, 'too many settlements waiting for Redis: this one stays charged');
       return;
     }
@@ -60,7 +45,7 @@ export class SettleRetries {
       this.episode = { since: Date.now(), settled: 0 };
       this.logger?.warn({ err: { message: (reason as Error).message } }, 'settlements could not reach their Redis slot; retrying them');
     }
-    const entry: Pending = { attempt, since: Date.now(), delayMs: this.firstDelayMs };
+    const entry: Pending = { attempt, since: Date.now(), delayMs: FIRST_DELAY_MS };
     this.pending.set(key, entry);
     this.schedule(key, entry);
   }
@@ -74,12 +59,12 @@ export class SettleRetries {
       await entry.attempt();
       this.done(key, true);
     } catch (err) {
-      if (Date.now() - entry.since >= this.giveUpAfterMs) {
+      if (Date.now() - entry.since >= GIVE_UP_AFTER_MS) {
         this.logger?.error({ err: { message: (err as Error).message } }, 'gave up on a settlement: the reservation stays charged');
         this.done(key, false);
         return;
       }
-      entry.delayMs = Math.min(entry.delayMs * 2, this.maxDelayMs);
+      entry.delayMs = Math.min(entry.delayMs * 2, MAX_DELAY_MS);
       this.schedule(key, entry);
     }
   }

@@ -67,15 +67,19 @@ export class MemorySpendLog implements SpendLog {
   constructor(private readonly days: number) {}
 
   record(day: string, user: string, plan: string, charged: { source: SpendSource; micros: number } | undefined): Promise<void> {
-    const fields = this.byDay.get(day) ?? {};
+    let fields = this.byDay.get(day);
+    if (fields === undefined) {
+      // A new day: the only time the history can grow past its length.
+      fields = {};
+      this.byDay.set(day, fields);
+      for (const old of [...this.byDay.keys()].sort().slice(0, Math.max(0, this.byDay.size - this.days))) this.byDay.delete(old);
+    }
     const add = (what: string, n: number) => {
       const field = `${user}\t${plan}\t${what}`;
       fields[field] = String(Number(fields[field] ?? '0') + n);
     };
     add('calls', 1);
     if (charged !== undefined && charged.micros > 0) add(FIELD_OF[charged.source], charged.micros);
-    this.byDay.set(day, fields);
-    for (const old of [...this.byDay.keys()].sort().slice(0, Math.max(0, this.byDay.size - this.days))) this.byDay.delete(old);
     return Promise.resolve();
   }
 
