@@ -31,7 +31,8 @@ import { securityHeaders } from './http/security-headers';
 import type { Logger } from './infra/logger';
 import type { Metrics } from './infra/metrics';
 import { GlobalBudgetWatch } from './chat/budget-watch';
-import { callerOf, entitlementOf } from './chat/caller-plan';
+import { callerOf } from './chat/caller-plan';
+import { entitlementFor } from './limits/entitlement';
 import type { PlanSettings } from './chat/caller-plan';
 import type { PerfClient } from './perf/client';
 import type { Stores } from './stores';
@@ -196,7 +197,7 @@ export function createApp(deps: AppDeps): Express {
     store: stores.admission,
     windowsOf: (req) => {
       const { caller, plan } = callerOf(req, plans);
-      return entitlementOf(plans, caller, plan).windows;
+      return entitlementFor(caller, plan, plans.pools).windows;
     },
     onRejected: () => metrics.rateLimitRejections.inc(),
   });

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
-import { HttpError } from '../http/errors';
-import { withDeadline } from '../infra/deadline';
 import type { SessionIndex } from '../stores/session-index';
 import { startSession } from './session-lifecycle';
+import { throttled } from './throttled';
 import type { SessionSettings } from './sessions';
 
 export interface GuestSignInOptions {
@@ -27,19 +25,7 @@ export function guestSignIn(options: GuestSignInOptions): Router {
   const router = Router();
   router.post('/guest', async function guest(req, res) {
     const address = req.ip ?? 'unknown';
-    try {
-      await withDeadline(options.ipThrottle.consume(address), 'sign-in throttle');
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        throw new HttpError(
-          429,
-          'too_many_attempts',
-          'Too many new sessions from here; wait before trying again.',
-          Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)),
-        );
-      }
-      throw new HttpError(503, 'service_unavailable', 'Sign-in is temporarily unavailable.');
-    }
+    await throttled(options.ipThrottle.consume(address), 'Too many new sessions from here; wait before trying again.');
     const username = `guest:${randomBytes(12).toString('hex')}`;
     await startSession(
       req,

@@ -1,6 +1,5 @@
 import { Router, json } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { JSON_BODY_TYPES } from '../http/cross-site';
 import { HttpError } from '../http/errors';
@@ -14,6 +13,7 @@ import { MIN_PASSWORD_LENGTH } from './passwords';
 import type { PasswordHasher } from './passwords';
 import { requireUserMayChangePassword } from './require-user';
 import { startSession } from './session-lifecycle';
+import { throttled } from './throttled';
 import type { SessionSettings } from './sessions';
 import { normalizeUsername } from './usernames';
 
@@ -60,15 +60,10 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
     const throttleKey = `${username}|${ip}`;
     // Consumed before checking, so that concurrent guesses cannot slip past the count. The IP
     // count stops one client from spending our CPU on scrypt with ever new usernames.
-    try {
-      await withDeadline(Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]), 'sign-in throttle');
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        throw new HttpError(429, 'too_many_attempts', 'Too many sign-in attempts; wait before trying again.', retryAfter);
-      }
-      throw unavailable();
-    }
+    await throttled(
+      Promise.all([loginIpThrottle.consume(ip), loginThrottle.consume(throttleKey)]),
+      'Too many sign-in attempts; wait before trying again.',
+    );
     // Redis away: a 503 like every other route that needs it, not a 500.
     const user = await users.get(username).catch(() => Promise.reject(unavailable()));
     if (!(await passwords.verify(parsed.data.password, user?.passwordHash)) || user === undefined) {
@@ -125,7 +120,7 @@ export function passwordSignIn(options: PasswordSignInOptions): Router {
       throw new HttpError(403, 'unauthorized', 'Only an account with a password can change it.');
     }
     const throttleKey = `${record.username}|${req.ip ?? 'unknown'}`;
-    await consumeAttempt(loginThrottle, throttleKey);
+    await throttled(loginThrottle.consume(throttleKey), 'Too many attempts; wait before trying again.');
     if (!(await passwords.verify(current, record.passwordHash))) {
       options.onFailedLogin?.();
       throw new HttpError(401, 'invalid_credentials', 'The current password is wrong.');
@@ -147,16 +142,3 @@ const passwordChange = z.strictObject({
   current_password: z.string().min(1).max(1024),
   new_password: z.string().min(MIN_PASSWORD_LENGTH).max(1024),
 });
-
-/** One attempt against a throttle: 429 when it is spent, 503 when the throttle cannot be asked. */
-async function consumeAttempt(throttle: RateLimiterAbstract, key: string): Promise<void> {
-  try {
-    await withDeadline(throttle.consume(key), 'sign-in throttle');
-  } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) {
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new HttpError(429, 'too_many_attempts', 'Too many attempts; wait before trying again.', retryAfter);
-    }
-    throw unavailable();
-  }
-}

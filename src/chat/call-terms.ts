@@ -35,6 +35,11 @@ export function callTerms(request: ChatRequest, plan: Plan): CallTerms {
   if (request.max_tokens !== undefined && plan.maxTokens !== undefined && request.max_tokens > plan.maxTokens) {
     throw new HttpError(400, 'invalid_request', `Field "max_tokens": at most ${plan.maxTokens}.`, undefined, 'max_tokens');
   }
+  return { model, maxTokens: request.max_tokens ?? plan.maxTokens, capMicros: capMicrosFor(request, plan) };
+}
+
+/** The cost cap alone: reserved at admission, before the plan is certain (callTerms checks the rest). */
+export function capMicrosFor(request: Pick<ChatRequest, 'max_cost_per_call'>, plan: Plan): number {
   const asked = request.max_cost_per_call === undefined ? plan.maxCostPerCallMicros : usdToMicros(request.max_cost_per_call);
   const capMicros = Math.min(asked, plan.maxCostPerCallMicros);
   if (capMicros < 1)
@@ -45,7 +50,7 @@ export function callTerms(request: ChatRequest, plan: Plan): CallTerms {
       undefined,
       'max_cost_per_call',
     );
-  return { model, maxTokens: request.max_tokens ?? plan.maxTokens, capMicros };
+  return capMicros;
 }
 
 /** The models a caller may name, for GET /api/v1/models: "auto", then the plan's list. */

@@ -1,7 +1,6 @@
 import type { Request } from 'express';
 import { currentUser } from '../auth/require-user';
-import { entitlementFor } from '../limits/entitlement';
-import type { Caller, Entitlement, Pools } from '../limits/entitlement';
+import type { Caller, Pools } from '../limits/entitlement';
 import type { Plan, Plans } from '../limits/plans';
 import type { PlanStore } from '../limits/plans';
 
@@ -31,8 +30,4 @@ export function callerOf(req: Request, settings: PlanSettings): { caller: Caller
 export async function assignedPlan(store: PlanStore, settings: PlanSettings, caller: Caller): Promise<Plan> {
   if (caller.guestAddress !== undefined) return planNamed(settings, settings.guestPlan);
   return planNamed(settings, await store.get(caller.id));
-}
-
-export function entitlementOf(settings: PlanSettings, caller: Caller, plan: Plan): Entitlement {
-  return entitlementFor(caller, plan, settings.pools);
 }

@@ -18,10 +18,11 @@ import type { Admission, AdmissionDeps } from './admission';
 import type { GlobalBudgetWatch } from './budget-watch';
 import type { CallContext, CallFacts, PriceObservation, Relayed } from './call-context';
 import { CallGuard } from './call-guard';
-import { callTerms } from './call-terms';
+import { callTerms, capMicrosFor } from './call-terms';
 import type { PriceBook } from './price-book';
 import type { CallTerms } from './call-terms';
-import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
+import { assignedPlan, callerOf } from './caller-plan';
+import { entitlementFor } from '../limits/entitlement';
 import type { PlanSettings } from './caller-plan';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
@@ -84,18 +85,20 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
    * Admits the call under the plan the session knows, while the store is asked for the plan the
    * operator has the caller on now: both in one round trip. When they differ (the plan changed
    * since), that reservation is handed back and the call admitted again under the right plan.
+   * Only the cap is known before the plan is certain; the rest of the plan's terms (model,
+   * max_tokens) are checked after. Sets the rate-limit headers and throws the refusal, if any.
    */
   async function admitUnderPlan(
     req: Request,
+    res: Response,
     parsed: ChatRequest,
     reservationId: string,
-  ): Promise<{ admitted: Admission; entitlement: Entitlement; terms: CallTerms }> {
+  ): Promise<{ entitlement: Entitlement; terms: CallTerms }> {
     const { caller, plan: known } = callerOf(req, o.plans);
-    let entitlement = entitlementOf(o.plans, caller, known);
-    let terms = callTerms({ ...parsed, model: undefined, max_tokens: undefined }, known);
+    let entitlement = entitlementFor(caller, known, o.plans.pools);
     const [current, first] = await Promise.allSettled([
       assignedPlan(o.planStore, o.plans, caller),
-      admit(admission, entitlement, reservationId, terms.capMicros),
+      admit(admission, entitlement, reservationId, capMicrosFor(parsed, known)),
     ]);
     if (first.status === 'rejected') throw first.reason;
     let admitted = first.value;
@@ -107,31 +110,38 @@ export function chatRoute(options: ChatRouteOptions): RequestHandler {
       if (admitted.admitted) await release(o.admission, entitlement, reservationId);
       const user = req.session.user;
       if (user !== undefined) user.plan = current.value.name;
-      entitlement = entitlementOf(o.plans, caller, current.value);
-      terms = callTerms({ ...parsed, model: undefined, max_tokens: undefined }, current.value);
+      entitlement = entitlementFor(caller, current.value, o.plans.pools);
       // This request counts once more in its window: a plan change costs the caller one request, once.
-      admitted = await admit(admission, entitlement, reservationId, terms.capMicros);
+      admitted = await admit(admission, entitlement, reservationId, capMicrosFor(parsed, current.value));
     }
-    if (!admitted.admitted) return { admitted, entitlement, terms };
+    const underPlan = entitlement;
+    /** Every chat answer says where the caller stands; the operator's ceiling is watched from it. */
+    const tell = (admission: Admission): void => {
+      if (admission.rate !== undefined) setRateLimitHeaders(res, admission.rate);
+      watchGlobalBudget(o, underPlan, admission);
+    };
+    if (!admitted.admitted) {
+      tell(admitted);
+      throw admitted.error;
+    }
+    let terms: CallTerms;
     try {
       terms = callTerms(parsed, entitlement.plan);
     } catch (err) {
       // Held to the plan only now that the plan is certain: the reservation goes back, the request still counted.
       await release(o.admission, entitlement, reservationId);
       if (!(err instanceof HttpError)) throw err;
-      return { admitted: { admitted: false, rate: admitted.rate, error: err }, entitlement, terms };
+      tell({ admitted: false, rate: admitted.rate, error: err });
+      throw err;
     }
-    return { admitted, entitlement, terms };
+    tell(admitted);
+    return { entitlement, terms };
   }
 
   return async function chat(req: Request, res: Response): Promise<void> {
     const parsed = o.parse(req.body);
     const reservationId = nextReservationId();
-    const { admitted, entitlement, terms } = await admitUnderPlan(req, parsed, reservationId);
-    if (admitted.rate !== undefined) setRateLimitHeaders(res, admitted.rate);
-    watchGlobalBudget(o, entitlement, admitted);
-    if (!admitted.admitted) throw admitted.error;
-
+    const { entitlement, terms } = await admitUnderPlan(req, res, parsed, reservationId);
     const facts: CallFacts = { stream: parsed.stream === true, plan: entitlement.plan.name };
     res.locals.call = facts;
     const call = callAndSettle(req, res, facts, reservationId, entitlement, terms, parsed);

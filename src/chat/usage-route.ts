@@ -7,7 +7,8 @@ import { microsToUsd } from '../limits/money';
 import type { PlanStore } from '../limits/plans';
 import { dayOf } from '../limits/spend';
 import type { SpendLog } from '../limits/spend';
-import { assignedPlan, callerOf, entitlementOf } from './caller-plan';
+import { assignedPlan, callerOf } from './caller-plan';
+import { entitlementFor } from '../limits/entitlement';
 import type { PlanSettings } from './caller-plan';
 
 /** The caller's own budgets (not the pools): the one with the least left is what binds them. */
@@ -36,7 +37,7 @@ export function usageRoute(options: UsageRouteOptions): RequestHandler {
     let plan, standing, today;
     try {
       plan = await assignedPlan(options.planStore, options.plans, caller);
-      const entitlement = entitlementOf(options.plans, caller, plan);
+      const entitlement = entitlementFor(caller, plan, options.plans.pools);
       [standing, today] = await Promise.all([
         options.admission.status(entitlement.windows, entitlement.budgets),
         options.spend.entry(day, entitlement.budgets[0]?.id ?? '', plan.name),

@@ -26,13 +26,8 @@ export function plansFrom(s: Settings, readFile: ReadFile, problems: string[]): 
     });
     return new Map([[plan.name, plan]]);
   }
-  let text: string;
-  try {
-    text = readFile(s.PLANS_FILE);
-  } catch (err) {
-    problems.push(`PLANS_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${s.PLANS_FILE}`);
-    return new Map();
-  }
+  const text = readSettingsFile('PLANS_FILE', s.PLANS_FILE, readFile, problems);
+  if (text === undefined) return new Map();
   const { plans, problems: found } = parsePlans(text);
   problems.push(...found.map((p) => `PLANS_FILE ${p}`));
   return new Map(plans);
@@ -52,14 +47,19 @@ export function planReferenceProblems(s: Settings, plans: ReadonlyMap<string, Pl
 /** The operator's prices per model (PRICES_FILE), which win over learned ones; none without the file. */
 export function pricesFrom(s: Settings, readFile: ReadFile, problems: string[]): Map<string, UnitPrices> {
   if (s.PRICES_FILE === undefined) return new Map();
-  let text: string;
-  try {
-    text = readFile(s.PRICES_FILE);
-  } catch (err) {
-    problems.push(`PRICES_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${s.PRICES_FILE}`);
-    return new Map();
-  }
+  const text = readSettingsFile('PRICES_FILE', s.PRICES_FILE, readFile, problems);
+  if (text === undefined) return new Map();
   const { prices, problems: found } = parsePrices(text);
   problems.push(...found.map((p) => `PRICES_FILE ${p}`));
   return prices;
+}
+
+/** A file a setting names; undefined (and the problem said) when it cannot be read. */
+function readSettingsFile(setting: string, path: string, readFile: ReadFile, problems: string[]): string | undefined {
+  try {
+    return readFile(path);
+  } catch (err) {
+    problems.push(`${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${path}`);
+    return undefined;
+  }
 }

@@ -1,18 +1,7 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../auth/usernames';
 import { MODEL_PATTERN } from '../limits/plans';
-import {
-  boolean,
-  decimal,
-  integer,
-  list,
-  oneOf,
-  optionalInteger,
-  optionalText,
-  PERF_KEY_PATTERN,
-  planName,
-  usd,
-} from './fields';
+import { boolean, decimal, integer, list, oneOf, optionalInteger, optionalText, PERF_KEY_PATTERN, planName, usd } from './fields';
 
 /** Every environment variable the process reads, each validated on its own. */
 export const settingsSchema = z.object({

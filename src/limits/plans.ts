@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObject } from './json-object';
 import { usdToMicros } from './money';
 
 /** What a user is entitled to: their rate limit, budget, cost cap, models and answer length. */
@@ -45,17 +46,11 @@ export type PlanFields = z.input<typeof planShape>;
  * `{ "<plan>": { requests_per_window, window_seconds, daily_budget_usd, max_cost_per_call, models, max_tokens? } }`.
  */
 export function parsePlans(json: string): { plans: Plans; problems: string[] } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (err) {
-    return { plans: new Map(), problems: [`is not valid JSON (${(err as Error).message})`] };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    return { plans: new Map(), problems: ['must be a JSON object of plans'] };
+  const file = jsonObject(json, 'plans');
+  if ('problem' in file) return { plans: new Map(), problems: [file.problem] };
   const plans = new Map<string, Plan>();
   const problems: string[] = [];
-  for (const [name, fields] of Object.entries(raw)) {
+  for (const [name, fields] of Object.entries(file.raw)) {
     if (!PLAN_NAME_PATTERN.test(name)) problems.push(`plan "${name}": the name must be 1-32 lowercase letters, digits, _ or -`);
     const parsed = planShape.safeParse(fields);
     if (!parsed.success) {
@@ -75,7 +70,7 @@ export function parsePlans(json: string): { plans: Plans; problems: string[] } {
     }
     plans.set(name, plan);
   }
-  if (Object.keys(raw).length === 0) problems.push('holds no plan');
+  if (Object.keys(file.raw).length === 0) problems.push('holds no plan');
   return { plans, problems };
 }
 

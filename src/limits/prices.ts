@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObject } from './json-object';
 import { MODEL_PATTERN } from './plans';
 
 /**
@@ -102,17 +103,11 @@ const priceShape = z.strictObject({ input_usd_per_million: perMillion, output_us
  * The operator's prices win over learned ones for the models they name.
  */
 export function parsePrices(json: string): { prices: Map<string, UnitPrices>; problems: string[] } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (err) {
-    return { prices: new Map(), problems: [`is not valid JSON (${(err as Error).message})`] };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    return { prices: new Map(), problems: ['must be a JSON object of models'] };
+  const file = jsonObject(json, 'models');
+  if ('problem' in file) return { prices: new Map(), problems: [file.problem] };
   const prices = new Map<string, UnitPrices>();
   const problems: string[] = [];
-  for (const [model, fields] of Object.entries(raw)) {
+  for (const [model, fields] of Object.entries(file.raw)) {
     if (!MODEL_PATTERN.test(model)) problems.push(`"${model}" is not a model name`);
     const parsed = priceShape.safeParse(fields);
     if (!parsed.success) {
