@@ -7,6 +7,8 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { Agent, request } from 'undici';
 import { createLogger } from '../src/infra/logger';
+import { DAY_WINDOW } from '../src/limits/ledger-window';
+import { windowArgs } from '../src/stores/ledger-replies';
 import { createStoreClient } from '../src/stores/redis-client';
 
 const [portArg, upstream, redisUrl] = process.argv.slice(2);
@@ -19,9 +21,6 @@ const CAP_MICROS = 10_000;
 const LIMIT = 1_000_000;
 const WINDOW_SECONDS = 60;
 const BUDGET_MICROS = 1_000_000_000_000;
-const DAY_MS = 86_400_000;
-const BUCKET_MS = 900_000;
-const STALE_MS = 6 * 3_600_000;
 
 const redis = createStoreClient({ url: redisUrl, tlsRejectUnauthorized: true }, createLogger('silent'));
 const dispatcher = new Agent({ connections: null, keepAliveTimeout: 10_000 });
@@ -55,10 +54,7 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse, body: s
   const reservation = randomUUID();
   const ledger = [`${prefix}ledger:${user}`];
   const admitted = await redis.ledgerAdmit([`${prefix}rl:chat:${user}`], ledger, [
-    now,
-    DAY_MS,
-    BUCKET_MS,
-    STALE_MS,
+    ...windowArgs(DAY_WINDOW, now),
     CAP_MICROS,
     reservation,
     1,

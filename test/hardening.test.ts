@@ -43,10 +43,23 @@ describe('a browser that stops reading a stream', () => {
 
   test('a slow reader that keeps reading is not cut', async () => {
     const cookie = await h.sessionCookie();
-    h.standIn.enqueue({ reply: 'one two three four five six', chunkDelayMs: 100 });
+    const abortedBefore = h.standIn.aborted;
+    h.standIn.enqueue({ paddingBytes: 64 * 1024 * 1024 });
     const stream = await openStream(h.url, cookie, { message: 'x', stream: true });
-    const raw = await stream.done;
+    // Reads in bursts: 50 ms reading, then 300 ms paused (under STREAM_IDLE_TIMEOUT_MS), until the end.
+    stream.res.pause();
+    let pauses = 0;
+    const reading = setInterval(() => {
+      stream.res.resume();
+      setTimeout(() => {
+        stream.res.pause();
+        pauses += 1;
+      }, 50);
+    }, 350);
+    const raw = await stream.done.finally(() => clearInterval(reading));
+    expect(pauses).toBeGreaterThan(3);
     expect(raw).toContain('data: [DONE]');
+    expect(h.standIn.aborted).toBe(abortedBefore);
   });
 });
 

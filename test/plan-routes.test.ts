@@ -1,7 +1,6 @@
 import path from 'node:path';
 import supertest from 'supertest';
-import { Accounts } from '../src/auth/accounts';
-import { modes, startHarness } from './helpers/harness';
+import { accountsOf, modes, startHarness } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
 /** What a signed-in caller's plan shows through the routes: the models list and the calls counted in /metrics. */
@@ -15,12 +14,7 @@ describe.each(modes())('routes that answer for the caller plan (%s stores)', (mo
   });
   afterAll(() => h.close());
 
-  const accounts = () =>
-    new Accounts(
-      { users: h.stores.users, sessions: h.stores.sessionIndex, plans: h.stores.plans },
-      h.composition.passwords,
-      new Set(h.config.plans.keys()),
-    );
+  const accounts = () => accountsOf(h);
   const models = async (cookie: string): Promise<string[]> =>
     ((await supertest(h.url).get('/api/v1/models').set('Cookie', cookie).expect(200)).body as { data: { id: string }[] }).data.map(
       (m) => m.id,

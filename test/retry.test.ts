@@ -91,5 +91,6 @@ describe('retries stay inside UPSTREAM_TIMEOUT_MS', () => {
     // Three 400 ms failures with their backoffs would take longer than the 1 s deadline.
     expect(elapsed).toBeLessThan(1000 + 750);
     expect(h.standIn.requests.length).toBeLessThanOrEqual(3);
+    expect(res.status).toBe(h.standIn.requests.length === 3 ? 504 : 502);
   });
 });

@@ -1,15 +1,8 @@
 import supertest from 'supertest';
-import { Accounts } from '../src/auth/accounts';
 import type { UserStore } from '../src/stores/user-store';
-import { modes, PASSWORD, startHarness } from './helpers/harness';
+import { accountsOf, modes, PASSWORD, startHarness, twoInstances } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
-const accountsOf = (h: Harness) =>
-  new Accounts(
-    { users: h.stores.users, sessions: h.stores.sessionIndex, plans: h.stores.plans },
-    h.composition.passwords,
-    new Set(h.config.plans.keys()),
-  );
 const me = (h: Harness, cookie: string) => supertest(h.url).get('/auth/me').set('Cookie', cookie);
 const chat = (h: Harness, cookie: string) => supertest(h.url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' });
 
@@ -75,14 +68,11 @@ describe.each(modes())('revocation (%s stores)', (mode) => {
 describe('revocation across two instances sharing Redis', () => {
   let a: Harness;
   let b: Harness;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    a = await startHarness({ mode: 'redis' });
-    b = await startHarness({ mode: 'redis', prefix: a.prefix });
+    ({ a, b, close } = await twoInstances());
   });
-  afterAll(async () => {
-    await b.close();
-    await a.close();
-  });
+  afterAll(() => close());
 
   test('a user removed through one instance gets 401 on the next request to either', async () => {
     await a.addUser('gina');

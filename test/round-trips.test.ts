@@ -68,7 +68,7 @@ describe('Redis round trips per chat request', () => {
     await stream.done;
     expect(stream.events.at(-1)?.data).toBe('[DONE]');
     // The settlement runs as the stream ends, before the last byte leaves: it has been counted.
-    expect(counter.flights).toBeLessThanOrEqual(HOT_SESSION_ROUND_TRIPS);
+    expect(counter.flights).toBe(HOT_SESSION_ROUND_TRIPS);
   });
 
   test(`a stream that reports its cost and tokens (a price observation too) on a hot session makes at most ${HOT_SESSION_ROUND_TRIPS} round trips`, async () => {
@@ -77,7 +77,7 @@ describe('Redis round trips per chat request', () => {
     await (
       await openStream(h.url, cookie, { message: 'hi', stream: true })
     ).done;
-    expect(counter.flights).toBeLessThanOrEqual(HOT_SESSION_ROUND_TRIPS);
+    expect(counter.flights).toBe(HOT_SESSION_ROUND_TRIPS);
   });
 
   test(`a stream estimated at a learned price on a hot session makes at most ${HOT_SESSION_ROUND_TRIPS} round trips`, async () => {
@@ -93,7 +93,7 @@ describe('Redis round trips per chat request', () => {
     await (
       await openStream(h.url, cookie, { message: 'hi', stream: true })
     ).done;
-    expect(counter.flights).toBeLessThanOrEqual(HOT_SESSION_ROUND_TRIPS);
+    expect(counter.flights).toBe(HOT_SESSION_ROUND_TRIPS);
     const line = h.logs
       .parsed()
       .filter((l) => l.msg === 'request')

@@ -1,6 +1,5 @@
 import supertest from 'supertest';
-import { Accounts } from '../src/auth/accounts';
-import { sessionIdOf, startHarness } from './helpers/harness';
+import { accountsOf, sessionIdOf, startHarness, twoInstances } from './helpers/harness';
 import type { Harness } from './helpers/harness';
 
 /**
@@ -11,23 +10,15 @@ import type { Harness } from './helpers/harness';
 describe('cached sessions across two instances on one Redis', () => {
   let a: Harness;
   let b: Harness;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    a = await startHarness({ mode: 'redis' });
-    b = await startHarness({ mode: 'redis', prefix: a.prefix });
+    ({ a, b, close } = await twoInstances());
   });
-  afterAll(async () => {
-    await b.close();
-    await a.close();
-  });
+  afterAll(() => close());
 
   const me = (h: Harness, cookie: string) => supertest(h.url).get('/auth/me').set('Cookie', cookie);
   const chat = (h: Harness, cookie: string) => supertest(h.url).post('/api/chat').set('Cookie', cookie).send({ message: 'hi' });
-  const accounts = (h: Harness) =>
-    new Accounts(
-      { users: h.stores.users, sessions: h.stores.sessionIndex, plans: h.stores.plans },
-      h.composition.passwords,
-      new Set(h.config.plans.keys()),
-    );
+  const accounts = accountsOf;
   const cacheSize = (h: Harness): number => h.composition.sessionRedis?.clientSideCache?.size() ?? 0;
 
   test('the session instance B has cached is served from its memory', async () => {
@@ -35,8 +26,11 @@ describe('cached sessions across two instances on one Redis', () => {
     const before = cacheSize(b);
     await chat(b, cookie).expect(200);
     expect(cacheSize(b)).toBe(before + 1);
+    const hits = () => b.composition.sessionRedis?.clientSideCache?.stats().hitCount ?? -1;
+    const hitsBefore = hits();
     await chat(b, cookie).expect(200);
     expect(cacheSize(b)).toBe(before + 1);
+    expect(hits()).toBe(hitsBefore + 1);
   });
 
   test('a user signed out on instance A is refused on the next request to B', async () => {

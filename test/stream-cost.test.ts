@@ -182,11 +182,19 @@ describe.each(modes())('a stream whose Perf reports no cost (%s stores)', (mode)
 
   test('the drift metric compares what the estimate would have been with what Perf reported', async () => {
     const cookie = await s.h.sessionCookie();
+    const ratio = async () => {
+      const metrics = await s.h.composition.metrics.registry.getSingleMetricAsString('perf_bff_cost_estimate_ratio');
+      return {
+        count: Number(/perf_bff_cost_estimate_ratio_count (\S+)/.exec(metrics)?.[1] ?? 0),
+        sum: Number(/perf_bff_cost_estimate_ratio_sum (\S+)/.exec(metrics)?.[1] ?? 0),
+      };
+    };
+    const before = await ratio();
     await teachPrices(s, cookie);
     await teachPrices(s, cookie);
-    const metrics = await s.h.composition.metrics.registry.getSingleMetricAsString('perf_bff_cost_estimate_ratio');
-    const count = Number(/perf_bff_cost_estimate_ratio_count (\S+)/.exec(metrics)?.[1]);
-    const sum = Number(/perf_bff_cost_estimate_ratio_sum (\S+)/.exec(metrics)?.[1]);
+    const after = await ratio();
+    const count = after.count - before.count;
+    const sum = after.sum - before.sum;
     expect(count).toBeGreaterThanOrEqual(3);
     // The stand-in prices exactly by tokens: once learned, the estimates are exact.
     expect(sum / count).toBeGreaterThan(0.95);

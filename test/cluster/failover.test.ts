@@ -116,7 +116,9 @@ test('a master killed under load: only 503s, for the failover time; then 200s; e
   expect(new Set(refused.map((x) => x.type))).toEqual(new Set(['service_unavailable']));
   expect(summary.slowest_ms).toBeLessThan(LONGEST_ANSWER_MS);
   expect(lastRefused - replacedAt).toBeLessThan(REFRESH_SLACK_MS);
-  expect(answers.filter((x) => x.at > replacedAt + REFRESH_SLACK_MS).every((x) => x.status === 200)).toBe(true);
+  const settled = answers.filter((x) => x.at > replacedAt + REFRESH_SLACK_MS);
+  expect(settled.length).toBeGreaterThan(0);
+  expect(settled.filter((x) => x.status !== 200)).toEqual([]);
 
   // Settlements the failover interrupted are retried until their slot answers.
   const pending = () =>

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import type { Express } from 'express';
+import { Accounts } from '../../src/auth/accounts';
 import type { ScryptCost } from '../../src/auth/passwords';
 import { compose } from '../../src/compose';
 import type { Composition } from '../../src/compose';
@@ -155,6 +156,29 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
   };
   return harness;
+}
+
+/** What `npm run users` does to accounts, on this harness's stores (as the app builds it). */
+export function accountsOf(h: Harness): Accounts {
+  const { stores, passwords, config } = h.composition;
+  return new Accounts({ users: stores.users, sessions: stores.sessionIndex, plans: stores.plans }, passwords, new Set(config.plans.keys()));
+}
+
+/** Two instances of the app sharing one Redis (and one key prefix): what a second dyno sees. */
+export async function twoInstances(
+  options: { env?: Record<string, string> } = {},
+): Promise<{ a: Harness; b: Harness; close: () => Promise<void> }> {
+  const env = options.env ?? {};
+  const a = await startHarness({ mode: 'redis', env });
+  const b = await startHarness({ mode: 'redis', env, prefix: a.prefix });
+  return {
+    a,
+    b,
+    close: async () => {
+      await b.close();
+      await a.close();
+    },
+  };
 }
 
 /** The session id inside a signed session cookie (`name=s:<id>.<signature>`), to find its key in Redis. */

@@ -1,5 +1,6 @@
 import { isErrorBody, MIN_PASSWORD_LENGTH, PerfBffClient, PerfBffError, readRateLimit } from '../../public/perf-bff-client.js';
 import type { RateLimit } from '../../public/perf-bff-client.js';
+import { MIN_PASSWORD_LENGTH as SERVER_MIN_PASSWORD_LENGTH } from '../../src/auth/passwords';
 import { bodyOf, collect } from './streams';
 
 interface Call {
@@ -124,7 +125,7 @@ describe('PerfBffClient requests', () => {
   });
 
   test('says the shortest new password the server accepts: 8 characters', () => {
-    expect(MIN_PASSWORD_LENGTH).toBe(8);
+    expect(MIN_PASSWORD_LENGTH).toBe(SERVER_MIN_PASSWORD_LENGTH);
   });
 
   test('when given another origin (with trailing slashes), sends there with credentials "include", so the cookie goes along', async () => {

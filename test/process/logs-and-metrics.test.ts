@@ -111,6 +111,7 @@ describe('GET /metrics', () => {
     expect(chatDuration('sum')).toBeGreaterThan(0);
     expect(chatDuration('bucket', 'le="+Inf",')).toBe(4);
     expect(chatDuration('bucket', 'le="0.005",')).toBeLessThanOrEqual(chatDuration('bucket', 'le="10",') ?? 0);
+    expect(chatDuration('bucket', 'le="10",')).toBe(4);
     expect(sample(m, 'perf_bff_http_request_duration_seconds_count{method="POST",route="/auth/login",status="401"}')).toBe(2);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="200"}')).toBe(4);
     expect(sample(m, 'perf_bff_upstream_latency_seconds_count{outcome="401"}')).toBe(1);

@@ -71,6 +71,7 @@ test('an answer given before the body arrived does not wait for the rest of it: 
 });
 
 test('2,000 idle keep-alive connections and 500 slowloris ones do not slow a signed-in chat past 2 s', async () => {
+  let connected = 0;
   const open = (n: number, first: string) =>
     Promise.all(
       Array.from(
@@ -78,6 +79,7 @@ test('2,000 idle keep-alive connections and 500 slowloris ones do not slow a sig
         () =>
           new Promise<void>((resolve) => {
             const socket = connect(app.port, '127.0.0.1', () => {
+              connected += 1;
               socket.write(first);
               resolve();
             });
@@ -92,4 +94,6 @@ test('2,000 idle keep-alive connections and 500 slowloris ones do not slow a sig
   const chat = await call(suite.agent, app.url, 'POST', '/api/chat', { cookie, body: { message: 'still fast?' } });
   expect(chat.status).toBe(200);
   expect(chat.ms).toBeLessThan(2000);
+  expect(connected).toBe(2500);
+  expect(sockets.filter((s) => !s.destroyed).length).toBeGreaterThanOrEqual(2000);
 });
