@@ -1,6 +1,9 @@
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 
+/** A lone PING as RESP2 and RESP3 clients write it. */
+const KEEP_ALIVE_PINGS = new Set(['*1\r\n$4\r\nPING\r\n']);
+
 /**
  * A TCP relay in front of Redis that counts round trips: a "flight" is a burst of commands the
  * client sends after having heard back, so pipelined commands written together count once.
@@ -16,9 +19,11 @@ export class RedisRoundTripCounter {
       const upstream = connect(this.target.port, this.target.host);
       let awaiting = false;
       client.on('data', (chunk) => {
+        upstream.write(chunk);
+        // node-redis's keep-alive PING (every 30 s) is no round trip of a request's.
+        if (KEEP_ALIVE_PINGS.has(chunk.toString('latin1'))) return;
         if (!awaiting) this.flights += 1;
         awaiting = true;
-        upstream.write(chunk);
       });
       upstream.on('data', (chunk) => {
         awaiting = false;
